@@ -1,0 +1,26 @@
+# The README's two commands: `make serve` and `make test`. Both set up first (scripts/setup is idempotent).
+export NO_MKDOCS_2_WARNING := 1
+VENV := .venv/bin
+
+.PHONY: setup serve test build bench bench-quick clean
+
+setup:
+	@scripts/setup
+
+serve: setup
+	$(VENV)/mkdocs serve --dev-addr 127.0.0.1:8000
+
+test: setup
+	$(VENV)/python -m pytest
+
+build: setup
+	$(VENV)/mkdocs build --strict
+
+bench: setup
+	$(VENV)/python -m benchmarks
+
+bench-quick: setup
+	$(VENV)/python -m benchmarks --quick
+
+clean:
+	rm -rf site .pytest_cache test-artifacts

@@ -1,0 +1,162 @@
+"""mkdocs hook: everything the site shows from refs/.
+
+- the navigation: each category section lists its papers from refs/papers.toml;
+- `[@key]` citations become links to a References list at the bottom of the page;
+- each paper page gets its Chinese terms, a "Try it" line and its BibTeX (with Material's copy button);
+- the bibliography page lists every entry; `bib/all.bib` and `bib/<category>.bib` are generated downloads.
+
+Any problem in refs/ or an unknown citation stops the build with the file, the line and the reason.
+"""
+from __future__ import annotations
+
+import html
+import logging
+import re
+
+from pathlib import Path
+
+import jieba
+
+jieba.setLogLevel(logging.WARNING)  # its start-up chatter is not a build message
+from mkdocs.exceptions import PluginError
+from mkdocs.structure.files import File, Files
+
+from snippets.refs import Bibliography, BibError, Entry, load, replace_citations
+
+log = logging.getLogger("mkdocs.hooks.bibliography")
+BIB: Bibliography | None = None
+BIBLIOGRAPHY_MARKER = "<!-- bibliography -->"
+
+
+def _bib() -> Bibliography:
+    if BIB is None:
+        raise PluginError("bibliography hook: refs/ was not loaded (on_config did not run)")
+    return BIB
+
+
+def on_config(config):
+    global BIB
+    try:
+        BIB = load(Path(config.config_file_path).parent / "refs")
+    except BibError as err:
+        raise PluginError(f"refs/: {err}") from err
+    for paper in BIB.papers.values():
+        for term in paper.terms_zh:
+            jieba.add_word(term)  # keep e.g. 知识蒸馏 one token in the search index
+    config.nav = [_expand(item) for item in config.nav or []]
+    return config
+
+
+def _expand(item):
+    """`- Architecture: architecture/index.md` becomes a section: the overview, then its papers."""
+    if not isinstance(item, dict) or len(item) != 1:
+        return item
+    (title, target), = item.items()
+    category = target.split("/")[0] if isinstance(target, str) and target.endswith("/index.md") else None
+    if category not in _bib().categories:
+        return item
+    pages = [{p.name: p.page} for p in _bib().papers.values() if p.page and p.categories[0] == category]
+    return {title: [target, *pages]}
+
+
+def on_files(files: Files, config) -> Files:
+    bib = _bib()
+    files.append(File.generated(config, "bib/all.bib", content=bib.bibtex()))
+    for cid in bib.categories:
+        files.append(File.generated(config, f"bib/{cid}.bib", content=bib.bibtex(bib.keys_in(cid))))
+    for paper in bib.papers.values():
+        if paper.page and files.get_file_from_path(paper.page) is None:
+            raise PluginError(f"refs/papers.toml: paper {paper.key!r} names page {paper.page!r}, which is not in docs/")
+    return files
+
+
+def on_page_markdown(markdown: str, page, config, files) -> str:
+    bib = _bib()
+    cited: list[str] = []
+
+    def cite(keys: list[str]) -> str:
+        cited.extend(k for k in keys if k not in cited)
+        links = "; ".join(f'<a href="#ref-{k}">{html.escape(bib.entries[k].label)}</a>' for k in keys)
+        return f'<span class="citation">({links})</span>'
+
+    try:
+        markdown = replace_citations(markdown, cite, bib.entries, source=f"docs/{page.file.src_uri}")
+    except BibError as err:
+        raise PluginError(str(err)) from err
+
+    paper = bib.paper_for_page(page.file.src_uri)
+    if paper:
+        markdown = _with_terms(markdown, paper.terms_zh) + _paper_footer(bib, paper, page)
+    if BIBLIOGRAPHY_MARKER in markdown:
+        markdown = markdown.replace(BIBLIOGRAPHY_MARKER, _bibliography(bib, page))
+    if cited:
+        items = "\n".join(_reference_item(bib.entries[k]) for k in cited)
+        markdown += f'\n\n## References\n\n<ol class="references">\n{items}\n</ol>\n'
+    return markdown
+
+
+def _with_terms(markdown: str, terms: tuple[str, ...]) -> str:
+    """Put the Chinese terms right under the H1, where readers and the search index both see them."""
+    if not terms:
+        return markdown
+    line = f'\n<p class="terms-zh" lang="zh">中文术语：{html.escape("、".join(terms))}</p>\n'
+    lines = markdown.splitlines(keepends=True)
+    for i, text in enumerate(lines):
+        if text.startswith("# "):
+            lines.insert(i + 1, line)
+            return "".join(lines)
+    return line + markdown
+
+
+def _rel(page, target: str) -> str:
+    """A Markdown link from `page` to a docs-relative path; mkdocs validates and rewrites it."""
+    return "../" * page.file.src_uri.count("/") + target
+
+
+def _code_block(text: str, lang: str) -> str:
+    # A field that holds a run of backticks must not close the fence early.
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{lang}\n{text.rstrip()}\n{fence}\n"
+
+
+def _paper_footer(bib: Bibliography, paper, page) -> str:
+    parts = []
+    if paper.tests:
+        parts.append(
+            "\n\n## Try it\n\nRun this paper's tests (after `make test` has set up `.venv`):\n\n"
+            + _code_block(f".venv/bin/python -m pytest {paper.tests} -q", "bash")
+        )
+    downloads = ", ".join(f"[{bib.categories[c].title}]({_rel(page, f'bib/{c}.bib')})" for c in paper.categories)
+    parts.append(
+        "\n\n## Cite\n\n"
+        + _code_block(bib.entries[paper.key].to_bibtex(), "bibtex")
+        + f"\nDownload as `.bib`: {downloads}, or [the whole bibliography]({_rel(page, 'bib/all.bib')}).\n"
+    )
+    return "".join(parts)
+
+
+def _reference_item(entry: Entry) -> str:
+    authors = ", ".join(entry.authors)
+    link = ""
+    if entry.arxiv:
+        eprint = html.escape(entry.arxiv)
+        link = f' <a href="https://arxiv.org/abs/{eprint}">arXiv:{eprint}</a>'
+    return (
+        f'<li id="ref-{html.escape(entry.key)}">{html.escape(authors)} ({entry.year}). '
+        f"<em>{html.escape(entry.title)}</em>. {html.escape(entry.venue)}.{link}</li>"
+    )
+
+
+def _bibliography(bib: Bibliography, page) -> str:
+    out = [f"Download everything as [`all.bib`]({_rel(page, 'bib/all.bib')}) ({len(bib.entries)} entries), or one category:\n"]
+    for cid, cat in bib.categories.items():
+        out.append(f"- [{cat.title} ({cat.title_zh})]({_rel(page, f'bib/{cid}.bib')}): {len(bib.keys_in(cid))} entries")
+    for cid, cat in bib.categories.items():
+        out.append(f"\n## {cat.title}\n")
+        for key in bib.keys_in(cid):
+            paper, entry = bib.papers[key], bib.entries[key]
+            name = f"[{paper.name}]({_rel(page, paper.page)})" if paper.page else paper.name
+            out.append(f"\n### {html.escape(paper.name)} {{ #{cid}-{key} }}\n\n{name}: {html.escape(entry.title)} ({html.escape(entry.label)})\n")
+            out.append(_code_block(entry.to_bibtex(), "bibtex"))
+    return "\n".join(out)

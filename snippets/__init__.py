@@ -1,0 +1,1 @@
+"""Runnable, tested mechanisms of the BERT-era pre-trained language model papers."""

@@ -1,0 +1,38 @@
+"""Print BibTeX from refs/: ``python -m snippets.cite KEY [KEY ...]``, ``--category ID`` or ``--all``.
+
+Unknown keys or categories exit with status 2 and a message on stderr.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from snippets.refs import BibError, load
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m snippets.cite", description=__doc__.splitlines()[0])
+    parser.add_argument("keys", nargs="*", help="citation keys, e.g. lan2020albert")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--category", help="every entry of one category (see --list)")
+    group.add_argument("--all", action="store_true", help="the whole bibliography")
+    group.add_argument("--list", action="store_true", help="list the keys and categories")
+    args = parser.parse_args(argv)
+    try:
+        bib = load()
+        if args.list:
+            for key, paper in bib.papers.items():
+                print(f"{key:24} {paper.name:24} {', '.join(paper.categories)}")
+            return 0
+        if sum(map(bool, (args.keys, args.category, args.all))) != 1:
+            parser.error("give citation keys, or --category ID, or --all")
+        keys = None if args.all else bib.keys_in(args.category) if args.category else args.keys
+        sys.stdout.write(bib.bibtex(keys))
+    except BibError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""The site: strict build, generated downloads, privacy, escaping and build failures on bad refs."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import bibtexparser
+import pytest
+
+from helpers import ROOT, mkdocs_build
+from snippets.refs import load
+
+THIRD_PARTY = re.compile(r"fonts\.googleapis|fonts\.gstatic|cdn\.jsdelivr|unpkg\.com|polyfill\.io|cdnjs|googletagmanager")
+
+
+def test_strict_build_has_every_page_and_download(built_site):
+    bib = load()
+    assert (built_site / "index.html").is_file()
+    for paper in bib.papers.values():
+        if paper.page:
+            assert (built_site / paper.page.removesuffix(".md") / "index.html").is_file()
+    all_keys = {e.key for e in bibtexparser.parse_string((built_site / "bib/all.bib").read_text()).entries}
+    assert all_keys == set(bib.entries)
+    for cid in bib.categories:
+        parsed = bibtexparser.parse_string((built_site / f"bib/{cid}.bib").read_text())
+        assert [e.key for e in parsed.entries] == bib.keys_in(cid)
+
+
+def test_built_site_names_no_third_party_host(built_site):
+    offenders = [
+        str(p.relative_to(built_site)) for p in built_site.rglob("*")
+        if p.is_file() and p.suffix in {".html", ".js", ".css", ".map", ".json"} and THIRD_PARTY.search(p.read_text(errors="ignore"))
+    ]
+    assert offenders == []
+    assert (built_site / "assets/katex/katex.min.js").is_file()
+    assert list((built_site / "assets/katex/fonts").glob("*.woff2"))
+
+
+def test_paper_page_shows_its_entry_references_and_terms(built_site):
+    html = (built_site / "architecture/albert/index.html").read_text()
+    assert 'id="ref-lan2020albert"' in html
+    assert '<a href="#ref-lan2020albert">Lan et al., 2020</a>' in html
+    assert "参数共享" in html
+    code = re.search(r'<h2 id="cite">.*?<code>(.*?)</code>', html, re.S).group(1)
+    text = re.sub(r"<[^>]+>", "", code).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    assert text.strip() == load().entries["lan2020albert"].to_bibtex().strip()
+    # the embedded snippet is the tested file, not a copy
+    assert "embedding_parameter_count" in html
+
+
+def test_chinese_terms_are_in_the_search_index_as_whole_words(built_site):
+    index = json.loads((built_site / "search/search_index.json").read_text(encoding="utf-8"))
+    assert index["config"]["lang"] == ["en", "zh"]
+    page = next(d for d in index["docs"] if d["location"] == "architecture/albert/")
+    # jieba segments Chinese with zero-width spaces; the hook registers each term as one word
+    assert "\u200b参数共享\u200b" in page["text"]
+
+
+def _mini_site(tmp_path: Path, bib_text: str, page: str) -> Path:
+    """A one-page site with the real hooks, for feeding the build bad or hostile refs."""
+    (tmp_path / "refs").mkdir()
+    (tmp_path / "refs" / "x.bib").write_text(bib_text)
+    (tmp_path / "refs" / "papers.toml").write_text(
+        '[categories.c]\ntitle = "C"\ntitle_zh = "丙"\n[papers.evil2020]\nname = "Evil"\ncategories = ["c"]\nchanges = "x"\npage = "c/index.md"\n'
+    )
+    (tmp_path / "docs" / "c").mkdir(parents=True)
+    (tmp_path / "docs" / "c" / "index.md").write_text(page)
+    (tmp_path / "docs" / "index.md").write_text("# Home\n")
+    shutil.copytree(ROOT / "hooks", tmp_path / "hooks")
+    (tmp_path / "node_modules").symlink_to(ROOT / "node_modules")
+    (tmp_path / "mkdocs.yml").write_text(
+        "site_name: t\ntheme: {name: material, font: false}\nnav: [{Home: index.md}, {C: c/index.md}]\n"
+        "hooks: [hooks/bibliography.py, hooks/assets.py]\n"
+    )
+    return tmp_path / "mkdocs.yml"
+
+
+EVIL = """@article{evil2020,
+  title = {Attack <script>alert(1)</script> & co},
+  author = {<img src=x onerror=alert(1)>, Mallory},
+  journal = {J},
+  year = {2020}
+}
+"""
+
+
+def test_bib_fields_are_escaped_on_pages(tmp_path):
+    config = _mini_site(tmp_path, EVIL, "# Evil\n\nAs shown [@evil2020].\n")
+    result = mkdocs_build(config, tmp_path / "site")
+    assert result.returncode == 0, result.stderr
+    html = (tmp_path / "site" / "c" / "index.html").read_text()
+    assert "<script>alert" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_malformed_bib_fails_the_build_with_file_line_and_reason(tmp_path):
+    config = _mini_site(tmp_path, EVIL + "\n@article{broken,\n  title = {oops\n", "# Evil\n")
+    result = mkdocs_build(config, tmp_path / "site")
+    assert result.returncode != 0
+    assert re.search(r"x\.bib:8: this block does not parse", result.stderr), result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unknown_citation_fails_the_build_with_page_and_line(tmp_path):
+    config = _mini_site(tmp_path, EVIL, "# Evil\n\nFine [@evil2020].\nBroken [@nobody2000].\n")
+    result = mkdocs_build(config, tmp_path / "site")
+    assert result.returncode != 0
+    assert "docs/c/index.md:4: citation to unknown key(s) nobody2000" in result.stderr
