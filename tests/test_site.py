@@ -108,3 +108,31 @@ def test_unknown_citation_fails_the_build_with_page_and_line(tmp_path):
     result = mkdocs_build(config, tmp_path / "site")
     assert result.returncode != 0
     assert "docs/c/index.md:4: citation to unknown key(s) nobody2000" in result.stderr
+
+
+def test_every_paper_page_embeds_each_of_its_snippet_files():
+    for paper in load().papers.values():
+        if paper.page:
+            text = (ROOT / "docs" / paper.page).read_text(encoding="utf-8")
+            for path in paper.snippets:
+                assert f'--8<-- "{path}' in text, f"{paper.page} does not embed {path}"
+
+
+def test_computed_tables_come_from_the_snippets(built_site):
+    from snippets.albert.cross_layer_sharing import PAPER_CONFIGS, albert_parameter_count
+
+    html = (built_site / "architecture/albert/index.html").read_text()
+    for name, (L, H, E, sharing, reported) in PAPER_CONFIGS.items():
+        computed = f"{albert_parameter_count(30000, E, H, L, H // 64, 4 * H, sharing=sharing) / 1e6:,.1f}M"
+        assert re.search(rf"<td>{name}</td>.*?<td[^>]*>{re.escape(computed)}</td>\s*<td[^>]*>{reported}</td>", html, re.S), name
+    grid = (built_site / "architecture/xlnet/index.html").read_text()
+    assert grid.count('class="blocked"') + grid.count('class="visible"') == 64
+
+
+def test_unknown_computed_block_fails_the_build(tmp_path):
+    config = _mini_site(tmp_path, EVIL, "# Evil\n\n<!-- computed:no-such-table -->\n")
+    text = config.read_text().replace("hooks/assets.py]", "hooks/assets.py, hooks/computed.py]")
+    config.write_text(text)
+    result = mkdocs_build(config, tmp_path / "site")
+    assert result.returncode != 0
+    assert "unknown computed block 'no-such-table'" in result.stderr

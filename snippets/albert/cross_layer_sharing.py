@@ -26,6 +26,18 @@ from snippets._checks import check_positive_int
 Sharing = Literal["all", "attention", "ffn", "none"]
 SHARING_MODES: tuple[str, ...] = ("all", "attention", "ffn", "none")
 
+# ALBERT Table 1: name -> (layers L, hidden H, embedding E, sharing, parameters the paper reports).
+# Every model uses a 30k vocabulary, H/64 attention heads and a 4H feed-forward layer.
+PAPER_CONFIGS: dict[str, tuple[int, int, int, Sharing, str]] = {
+    "BERT-base": (12, 768, 768, "none", "108M"),
+    "BERT-large": (24, 1024, 1024, "none", "334M"),
+    "ALBERT-base": (12, 768, 128, "all", "12M"),
+    "ALBERT-large": (24, 1024, 128, "all", "18M"),
+    "ALBERT-xlarge": (24, 2048, 128, "all", "60M"),
+    "ALBERT-xxlarge": (12, 4096, 128, "all", "235M"),
+}
+PAPER_VOCAB_SIZE = 30000
+
 
 # --8<-- [start:layers]
 class SelfAttentionBlock(nn.Module):
