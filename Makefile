@@ -2,7 +2,7 @@
 export NO_MKDOCS_2_WARNING := 1
 VENV := .venv/bin
 
-.PHONY: setup serve test build bench bench-quick clean
+.PHONY: setup serve test build bench bench-quick experiments clean
 
 setup:
 	@scripts/setup
@@ -21,6 +21,11 @@ bench: setup
 
 bench-quick: setup
 	$(VENV)/python -m benchmarks --quick
+
+# Re-run the experiments whose results the site shows (writes docs/assets/generated/).
+experiments: setup
+	$(VENV)/python -m experiments.ernie_continual
+	$(VENV)/python -m experiments.compression_table
 
 clean:
 	rm -rf site .pytest_cache test-artifacts
