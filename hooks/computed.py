@@ -6,10 +6,13 @@ registered under NAME below. Nothing here is typed by hand: if a snippet changes
 from __future__ import annotations
 
 import html
+import json
 import re
+from pathlib import Path
 
 import torch
 from mkdocs.exceptions import PluginError
+from mkdocs.structure.files import File
 
 MARKER = re.compile(r"<!-- computed:([a-z0-9-]+) -->")
 GENERATORS = {}
@@ -83,3 +86,103 @@ def xlnet_perm_mask() -> str:
     return (f'<div class="perm-grid"><table><thead><tr><th>i \\ j</th>{head}</tr></thead>'
             f'<tbody>{"".join(body)}</tbody></table></div>\n\n'
             f"`target_mapping` has K = {K} rows (one per target), so it is {K}×{len(tokens)}, not {len(tokens)}×{len(tokens)}.\n")
+
+
+# ---- figures: generated at build time and served from the site as SVG files ----
+
+FIGURES = {}
+GENERATED = Path(__file__).resolve().parent.parent / "docs" / "assets" / "generated"
+
+
+def figure(path: str):
+    def register(fn):
+        FIGURES[path] = fn
+        return fn
+    return register
+
+
+def on_files(files, config):
+    for path, fn in FIGURES.items():
+        files.append(File.generated(config, path, content=fn()))
+    return files
+
+
+@figure("assets/figures/softmax-temperature.svg")
+def softmax_temperature_svg() -> str:
+    import io
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams["svg.hashsalt"] = "softmax-temperature"
+    logits = torch.tensor([6.0, 3.5, 2.0, 1.0, 0.0, -1.0, -2.0, -3.0])
+    classes = ["cat", "dog", "fox", "cow", "car", "bus", "cup", "pen"]
+    fig, ax = plt.subplots(figsize=(7, 2.8))
+    width = 0.2
+    for k, T in enumerate((1.0, 2.0, 5.0, 20.0)):
+        probs = torch.softmax(logits / T, -1)
+        ax.bar([i + (k - 1.5) * width for i in range(len(classes))], probs.tolist(), width, label=f"T = {T:g}")
+    ax.set_xticks(range(len(classes)), classes)
+    ax.set_ylabel("softmax(z / T)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    out = io.StringIO()
+    fig.savefig(out, format="svg", metadata={"Date": None})
+    plt.close(fig)
+    return out.getvalue()
+
+
+def _load_generated(name: str) -> dict:
+    path = GENERATED / name
+    if not path.is_file():
+        raise PluginError(f"{path} is missing; run `make experiments`")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _machine_line(machine: dict) -> str:
+    return (f"Measured on {machine['cpu']} ({machine['cores']} cores, {machine['torch_threads']} torch threads), "
+            f"torch {machine['torch']}, on {machine['date']}.")
+
+
+@generator("compression-table")
+def compression_table() -> str:
+    results = _load_generated("compression_table.json")
+    base = results["rows"][0]
+    rows = ["| Variant | Size (MB) | Non-zero Linear weights | CPU latency (ms, median) | vs fp32 | Max logit deviation |",
+            "|---|---:|---:|---:|---:|---:|"]
+    for r in results["rows"]:
+        nonzero = "—" if r["nonzero_linear"] is None else f"{r['nonzero_linear'] / 1e6:.2f}M"
+        rows.append(f"| {r['variant']} | {r['size_bytes'] / 1e6:.2f} | {nonzero} | {r['latency_ms']:.1f} | "
+                    f"{base['latency_ms'] / r['latency_ms']:.2f}× | {r['max_logit_deviation']:.4f} |")
+    m = results["model"]
+    return ("\n".join(rows) + f"\n\nModel: BERT with {m['num_hidden_layers']} layers, hidden {m['hidden_size']}, "
+            f"vocabulary {m['vocab_size']}, random weights; input batch {m['batch']} × {m['seq_len']}; "
+            f"{results['repeats']} timed runs per variant. {_machine_line(results['machine'])}\n")
+
+
+@generator("ernie-continual-table")
+def ernie_continual_table() -> str:
+    results = _load_generated("ernie_continual.json")
+    tasks = results["tasks"]
+    rows = ["| Training | " + " | ".join(f"task {i}: {t}" for i, t in enumerate(tasks)) + " |",
+            "|---|" + "---:|" * len(tasks)]
+    for name, run in results["runs"].items():
+        acc = run["accuracy"]
+        rows.append(f"| {name} | " + " | ".join(f"{acc[t][-1]:.2f} (peak {max(acc[t]):.2f})" for t in tasks) + " |")
+    return ("\n".join(rows) + f"\n\nFinal held-out accuracy (peak in brackets), {results['steps_per_task']} steps per task, "
+            f"seed {results['seed']}.\n")
+
+
+@generator("distilbert-size")
+def distilbert_size() -> str:
+    from transformers import BertConfig, BertModel, DistilBertModel
+
+    from snippets.distillation.student_init import student_config
+
+    with torch.device("meta"):
+        student, teacher = DistilBertModel(student_config(BertConfig())), BertModel(BertConfig())
+    s, t = (sum(p.numel() for p in m.parameters()) for m in (student, teacher))
+    return ("| Model | Layers | Parameters (computed) | Parameters (paper, Table 3) |\n|---|---:|---:|---:|\n"
+            f"| BERT-base | 12 | {millions(t)} | 110M |\n| DistilBERT | 6 | {millions(s)} | 66M |\n\n"
+            f"The student keeps {s / t:.1%} of the teacher's parameters, {1 - s / t:.0%} fewer.\n")

@@ -152,3 +152,12 @@ def test_kd_step_freezes_the_teacher_and_trains_the_student():
 def test_rejects_bad_input(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_the_notes_constructor_mistake_fails_and_the_right_call_matches_ours():
+    # the seed notes' line: tensors passed to the constructor
+    s, t = torch.randn(4, 5), torch.randn(4, 5)
+    with pytest.raises(RuntimeError, match="ambiguous"):
+        torch.nn.KLDivLoss(F.log_softmax(s / 2, -1), F.softmax(t / 2, -1))
+    right = torch.nn.KLDivLoss(reduction="batchmean")(F.log_softmax(s / 2, -1), F.softmax(t / 2, -1)) * 4
+    assert torch.allclose(right, soft_target_loss(s, t, temperature=2.0))
