@@ -26,10 +26,15 @@ def on_files(files: Files, config) -> Files:
 
 # Material's bundle can fetch two scripts from unpkg.com as fallbacks: a ResizeObserver polyfill
 # (never needed by a current browser) and Mermaid (only when a page has a mermaid diagram, and
-# this site draws its diagrams at build time). Point both at an empty inline script so that
-# viewing the site can never contact a third-party host. Source maps are for debugging Material
-# itself; they are dropped rather than shipped.
-THIRD_PARTY_SCRIPTS = re.compile(r"https://unpkg\.com/[A-Za-z0-9@./_-]+")
+# this site draws its diagrams at build time). nbconvert's notebook template likewise imports
+# Mermaid from cdnjs when a notebook has a diagram (ours have none). Point all of them at an
+# empty inline script so that viewing the site can never contact a third-party host. Source maps
+# are for debugging Material itself; they are dropped rather than shipped.
+THIRD_PARTY_SCRIPTS = re.compile(r"https://(?:unpkg\.com|cdnjs\.cloudflare\.com)/[A-Za-z0-9@./_-]+")
+
+
+def on_post_page(output: str, page, config) -> str:
+    return THIRD_PARTY_SCRIPTS.sub("data:text/javascript,", output)
 SOURCE_MAP_COMMENT = re.compile(r"\n?//# sourceMappingURL=\S+\s*$")
 
 

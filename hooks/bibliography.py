@@ -52,6 +52,8 @@ def _expand(item):
     if not isinstance(item, dict) or len(item) != 1:
         return item
     (title, target), = item.items()
+    if target == "notebooks/index.md":       # every paper's notebooks, in papers.toml order
+        return {title: [target, *(nb for p in _bib().papers.values() for nb in p.notebooks)]}
     category = target.split("/")[0] if isinstance(target, str) and target.endswith("/index.md") else None
     if category not in _bib().categories:
         return item
@@ -65,8 +67,9 @@ def on_files(files: Files, config) -> Files:
     for cid in bib.categories:
         files.append(File.generated(config, f"bib/{cid}.bib", content=bib.bibtex(bib.keys_in(cid))))
     for paper in bib.papers.values():
-        if paper.page and files.get_file_from_path(paper.page) is None:
-            raise PluginError(f"refs/papers.toml: paper {paper.key!r} names page {paper.page!r}, which is not in docs/")
+        for path in filter(None, (paper.page, *paper.notebooks)):
+            if files.get_file_from_path(path) is None:
+                raise PluginError(f"refs/papers.toml: paper {paper.key!r} names {path!r}, which is not in docs/")
     return files
 
 
@@ -122,11 +125,15 @@ def _code_block(text: str, lang: str) -> str:
 
 def _paper_footer(bib: Bibliography, paper, page) -> str:
     parts = []
+    if paper.tests or paper.notebooks:
+        parts.append("\n\n## Try it\n")
     if paper.tests:
-        parts.append(
-            "\n\n## Try it\n\nRun this paper's tests (after `make test` has set up `.venv`):\n\n"
-            + _code_block(f".venv/bin/python -m pytest {paper.tests} -q", "bash")
-        )
+        parts.append("\nRun this paper's tests (after `make test` has set up `.venv`):\n\n"
+                     + _code_block(f".venv/bin/python -m pytest {paper.tests} -q", "bash"))
+    for notebook in paper.notebooks:
+        ipynb = notebook.removesuffix(".py") + ".ipynb"
+        parts.append(f"\n- Notebook: [{notebook.split('/')[-1].removesuffix('.py')}]({_rel(page, notebook)}), "
+                     f"executed at build time ([download `.ipynb`]({_rel(page, ipynb)}))\n")
     downloads = ", ".join(f"[{bib.categories[c].title}]({_rel(page, f'bib/{c}.bib')})" for c in paper.categories)
     parts.append(
         "\n\n## Cite\n\n"

@@ -108,6 +108,7 @@ class Paper:
     snippets: tuple[str, ...] = ()
     tests: str | None = None
     terms_zh: tuple[str, ...] = ()
+    notebooks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -189,7 +190,8 @@ def _check_type(where: str, name: str, value: object, kind: type) -> None:
         raise BibError(f"{where}: {name} must be a {kind.__name__}, got {value!r}")
 
 
-_PAPER_FIELDS = {"name": str, "categories": list, "changes": str, "page": str, "snippets": list, "tests": str, "terms_zh": list}
+_PAPER_FIELDS = {"name": str, "categories": list, "changes": str, "page": str, "snippets": list, "tests": str,
+                 "terms_zh": list, "notebooks": list}
 
 
 def load(refs_dir: Path = REFS_DIR) -> Bibliography:
@@ -242,6 +244,7 @@ def load(refs_dir: Path = REFS_DIR) -> Bibliography:
             snippets=tuple(raw.get("snippets", ())),
             tests=raw.get("tests"),
             terms_zh=tuple(raw.get("terms_zh", ())),
+            notebooks=tuple(raw.get("notebooks", ())),
         )
     orphans = [k for k in entries if k not in papers]
     if orphans:

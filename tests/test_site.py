@@ -136,3 +136,31 @@ def test_unknown_computed_block_fails_the_build(tmp_path):
     result = mkdocs_build(config, tmp_path / "site")
     assert result.returncode != 0
     assert "unknown computed block 'no-such-table'" in result.stderr
+
+
+def test_every_notebook_is_executed_rendered_and_downloadable(built_site):
+    for paper in load().papers.values():
+        for notebook in paper.notebooks:
+            stem = notebook.removesuffix(".py")
+            html = (built_site / stem / "index.html").read_text()
+            assert "jp-OutputArea-output" in html, f"{notebook} has no executed output"
+            assert "Traceback" not in html
+            ipynb = json.loads((built_site / f"{stem}.ipynb").read_text())
+            assert ipynb["nbformat"] == 4 and ipynb["cells"]
+        if paper.page and paper.notebooks:
+            page = (built_site / paper.page.removesuffix(".md") / "index.html").read_text()
+            assert f'{paper.notebooks[0].split("/")[-1].removesuffix(".py")}.ipynb' in page
+
+
+def test_a_failing_notebook_breaks_the_build(tmp_path):
+    config = _mini_site(tmp_path, EVIL, "# Evil\n")
+    (tmp_path / "docs" / "notebooks").mkdir()
+    (tmp_path / "docs" / "notebooks" / "broken.py").write_text("# %%\nraise RuntimeError('snippet broke')\n")
+    text = config.read_text() + (
+        "plugins:\n  - mkdocs-jupyter:\n      include: ['notebooks/*.py']\n      execute: true\n"
+        "      allow_errors: false\n      cache: false\n"
+    )
+    config.write_text(text.replace("nav: [{Home: index.md}, {C: c/index.md}]", "nav: [{Home: index.md}, {C: c/index.md}, notebooks/broken.py]"))
+    result = mkdocs_build(config, tmp_path / "site")
+    assert result.returncode != 0
+    assert "snippet broke" in result.stderr + result.stdout
