@@ -186,3 +186,195 @@ def distilbert_size() -> str:
     return ("| Model | Layers | Parameters (computed) | Parameters (paper, Table 3) |\n|---|---:|---:|---:|\n"
             f"| BERT-base | 12 | {millions(t)} | 110M |\n| DistilBERT | 6 | {millions(s)} | 66M |\n\n"
             f"The student keeps {s / t:.1%} of the teacher's parameters, {1 - s / t:.0%} fewer.\n")
+
+
+# ---- the survey as data: comparison table, GLUE-vs-parameters plot, timeline, map ----
+
+def _meta_count(model_cls, config) -> int:
+    with torch.device("meta"):
+        return sum(p.numel() for p in model_cls(config).parameters())
+
+
+def _parameter_counts() -> dict:
+    """Parameter counts the snippets (or transformers, on the meta device) can compute, by name."""
+    import transformers as tf
+
+    from snippets.albert.cross_layer_sharing import PAPER_CONFIGS, PAPER_VOCAB_SIZE, albert_parameter_count
+    from snippets.distillation.student_init import student_config
+
+    L, H, E, sharing, _ = PAPER_CONFIGS["ALBERT-xxlarge"]
+    bert_large = dict(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096)
+    return {
+        "bert-base": lambda: albert_parameter_count(30522, 768, 768, 12, 12, 3072, sharing="none"),
+        "bert-large": lambda: albert_parameter_count(30522, 1024, 1024, 24, 16, 4096, sharing="none"),
+        "albert-xxlarge": lambda: albert_parameter_count(PAPER_VOCAB_SIZE, E, H, L, H // 64, 4 * H, sharing=sharing),
+        "distilbert": lambda: _meta_count(tf.DistilBertModel, student_config(tf.BertConfig())),
+        "roberta-large": lambda: _meta_count(tf.RobertaModel, tf.RobertaConfig(vocab_size=50265, max_position_embeddings=514,
+                                                                              type_vocab_size=1, **bert_large)),
+        "xlnet-large": lambda: _meta_count(tf.XLNetModel, tf.XLNetConfig(vocab_size=32000, d_model=1024, n_layer=24,
+                                                                         n_head=16, d_inner=4096)),
+        "t5-11b": lambda: _meta_count(tf.T5Model, tf.T5Config(vocab_size=32128, d_model=1024, d_kv=128, d_ff=65536,
+                                                               num_layers=24, num_heads=128)),
+    }
+
+
+def _models() -> list[dict]:
+    """Every comparison row with its paper, parameters resolved (computed ones counted now)."""
+    from snippets.refs import load
+
+    bib = load(Path(__file__).resolve().parent.parent / "refs")
+    counts, rows = _parameter_counts(), []
+    for key, paper in bib.papers.items():
+        for model in paper.models:
+            row = {"key": key, "paper": paper, "entry": bib.entries[key], **model}
+            params = model.get("params")
+            if params and "computed" in params:
+                if params["computed"] not in counts:
+                    raise PluginError(f"refs/papers.toml: {model['name']}: no parameter count named {params['computed']!r}")
+                row["params_count"] = counts[params["computed"]]()
+            rows.append(row)
+    return rows
+
+
+def _cell(text: str, source: str) -> str:
+    """A table cell whose source shows on hover and, for print and screen readers, in a footnote-like sup."""
+    return f'<td title="Source: {html.escape(source)}">{html.escape(text)}<sup class="src">†</sup></td>'
+
+
+MISSING = '<td class="missing" title="The paper does not report this">not reported</td>'
+
+
+@generator("comparison-table")
+def comparison_table() -> str:
+    out = ['<table class="comparison"><thead><tr><th>Model</th><th>Year, venue</th><th>Category</th><th>Parameters</th>'
+           "<th>Pre-training data</th><th>Training compute</th><th>GLUE</th><th>SQuAD</th></tr></thead><tbody>"]
+    for row in _models():
+        paper, entry = row["paper"], row["entry"]
+        cells = [f"<td><b>{html.escape(row['name'])}</b></td>",
+                 _cell(f"{entry.year}, {paper.venue or entry.venue}", f"{entry.venue} ({entry.key} in refs/survey.bib)"),
+                 f"<td>{html.escape(paper.categories[0])}</td>"]
+        params = row.get("params")
+        cells.append(MISSING if not params else _cell(
+            millions(row["params_count"]) + " (computed)" if "params_count" in row else str(params["value"]), params["source"]))
+        for fact in ("data", "compute"):
+            cells.append(_cell(str(row[fact]["value"]), row[fact]["source"]) if fact in row else MISSING)
+        glue = row.get("glue")
+        cells.append(_cell(f"{glue['value']} ({glue['split']})", glue["source"]) if glue else MISSING)
+        cells.append(_cell(str(row["squad"]["value"]), row["squad"]["source"]) if "squad" in row else MISSING)
+        out.append("<tr>" + "".join(cells) + "</tr>")
+    out.append("</tbody></table>")
+    return "\n".join(out) + "\n"
+
+
+@generator("paper-map")
+def paper_map() -> str:
+    from snippets.refs import load
+
+    bib = load(Path(__file__).resolve().parent.parent / "refs")
+    rows = ["| Category | Paper | What it changes relative to BERT |", "|---|---|---|"]
+    for cid, cat in bib.categories.items():
+        if cid == "foundations":
+            continue
+        for key in bib.keys_in(cid):
+            paper = bib.papers[key]
+            if paper.categories[0] != cid and cid != "compression":
+                continue
+            name = f"[{paper.name}]({paper.page})" if paper.page else paper.name
+            rows.append(f"| {cat.title} ({cat.title_zh}) | {name} | {paper.changes} |")
+    return "\n".join(rows) + "\n"
+
+
+def _svg(fig) -> str:
+    import io
+
+    import matplotlib.pyplot as plt
+
+    out = io.StringIO()
+    fig.savefig(out, format="svg", metadata={"Date": None})
+    plt.close(fig)
+    return out.getvalue()
+
+
+def _pyplot():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    plt.rcParams["svg.hashsalt"] = "plm-site"
+    return plt
+
+
+@figure("assets/figures/glue-vs-params.svg")
+def glue_vs_params_svg() -> str:
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for row in _models():
+        if "glue" not in row or "params_count" not in row:
+            continue
+        test = row["glue"]["split"] == "test"
+        ax.scatter(row["params_count"], row["glue"]["value"], marker="o" if test else "s",
+                   facecolors="tab:blue" if test else "none", edgecolors="tab:blue", s=50)
+        ax.annotate(f"{row['name']} ({row['glue']['split']})", (row["params_count"], row["glue"]["value"]),
+                    textcoords="offset points", xytext=(6, 4), fontsize=8)
+    ax.set_xscale("log")
+    ax.set_xlabel("parameters (log scale; computed by the snippets)")
+    ax.set_ylabel("GLUE score")
+    ax.set_title("GLUE against size (filled: test server, hollow: dev)", fontsize=10)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return _svg(fig)
+
+
+@figure("assets/figures/timeline.svg")
+def timeline_svg() -> str:
+    import datetime
+
+    from snippets.refs import load
+
+    plt = _pyplot()
+    bib = load(Path(__file__).resolve().parent.parent / "refs")
+    month = lambda ym: datetime.date(int(ym[:4]), int(ym[5:7]), 15)
+    papers = sorted(((bib.arxiv_date(k), p) for k, p in bib.papers.items() if bib.arxiv_date(k) and bib.arxiv_date(k) >= "2018"),
+                    key=lambda x: x[0])
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(papers) + 1))
+    for y, (arxiv, paper) in enumerate(papers):
+        ax.plot([month(arxiv)], [y], "o", color="tab:blue")
+        if paper.venue_date:
+            ax.plot([month(arxiv), month(paper.venue_date)], [y, y], "-", color="grey", lw=1)
+            ax.plot([month(paper.venue_date)], [y], "s", color="tab:orange")
+        ax.annotate(paper.name, (month(arxiv), y), textcoords="offset points", xytext=(-8, 0), ha="right", va="center", fontsize=8)
+    ax.set_yticks([])
+    ax.set_ylim(-1, len(papers))
+    ax.plot([], [], "o", color="tab:blue", label="first arXiv version")
+    ax.plot([], [], "s", color="tab:orange", label="venue version")
+    ax.legend(fontsize=8, loc="lower right")
+    ax.margins(x=0.15)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    return _svg(fig)
+
+
+@figure("assets/figures/map.svg")
+def map_svg() -> str:
+    """BERT in the middle, the four categories around it, each with its papers."""
+    from snippets.refs import load
+
+    bib = load(Path(__file__).resolve().parent.parent / "refs")
+    boxes = {"architecture": (20, 20), "objectives": (500, 20), "knowledge": (20, 250), "compression": (500, 250)}
+    parts = ['<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 760 400" font-family="sans-serif" font-size="14" role="img" '
+             'aria-label="Map of the survey: BERT and the four categories of papers">',
+             '<rect x="290" y="160" width="180" height="70" rx="10" fill="#3f51b5"/>',
+             '<text x="380" y="192" fill="white" text-anchor="middle" font-weight="bold">BERT</text>',
+             '<text x="380" y="213" fill="white" text-anchor="middle" font-size="11">baseline · GLUE as the lens</text>']
+    for cid, (x, y) in boxes.items():
+        cat = bib.categories[cid]
+        names = [bib.papers[k].name for k in bib.keys_in(cid)]
+        height = 40 + 20 * len(names)
+        cx, cy = x + 120, y + height / 2
+        parts.append(f'<line x1="380" y1="195" x2="{cx}" y2="{cy}" stroke="#9fa8da" stroke-width="2"/>')
+        parts.append(f'<rect x="{x}" y="{y}" width="240" height="{height}" rx="8" fill="#e8eaf6" stroke="#3f51b5"/>')
+        parts.append(f'<text x="{x + 12}" y="{y + 24}" font-weight="bold" fill="#1a237e">{html.escape(cat.title)} '
+                     f'<tspan font-size="12">{html.escape(cat.title_zh)}</tspan></text>')
+        for i, name in enumerate(names):
+            parts.append(f'<text x="{x + 24}" y="{y + 46 + 20 * i}" fill="#111">• {html.escape(name)}</text>')
+    parts.append("</svg>")
+    return "\n".join(parts)

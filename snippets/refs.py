@@ -109,6 +109,9 @@ class Paper:
     tests: str | None = None
     terms_zh: tuple[str, ...] = ()
     notebooks: tuple[str, ...] = ()
+    venue: str | None = None               # short label, e.g. "ICLR"; the .bib has the full name
+    venue_date: str | None = None          # YYYY-MM of the venue version (conference or issue)
+    models: tuple[dict, ...] = ()          # comparison facts, each {value or computed, source}
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,12 @@ class Bibliography:
 
     def paper_for_page(self, src_uri: str) -> Paper | None:
         return self._by_page.get(src_uri)
+
+    def arxiv_date(self, key: str) -> str | None:
+        """YYYY-MM of the first arXiv version, read off a new-style id (YYMM.NNNNN)."""
+        eprint = self.entries[key].arxiv or ""
+        match = re.match(r"(\d{2})(\d{2})\.", eprint)
+        return f"20{match.group(1)}-{match.group(2)}" if match else None
 
 
 def strip_braces(text: str) -> str:
@@ -191,7 +200,30 @@ def _check_type(where: str, name: str, value: object, kind: type) -> None:
 
 
 _PAPER_FIELDS = {"name": str, "categories": list, "changes": str, "page": str, "snippets": list, "tests": str,
-                 "terms_zh": list, "notebooks": list}
+                 "terms_zh": list, "notebooks": list, "venue": str, "venue_date": str, "models": "models"}
+MODEL_FACTS = ("params", "data", "compute", "glue", "squad")
+
+
+def _check_models(where: str, models: object) -> None:
+    if not isinstance(models, list) or not all(isinstance(m, dict) for m in models):
+        raise BibError(f"{where}: models must be an array of tables ([[papers.KEY.models]])")
+    for model in models:
+        name = model.get("name")
+        if not isinstance(name, str):
+            raise BibError(f"{where}: every model needs a name")
+        unknown = set(model) - {"name", *MODEL_FACTS}
+        if unknown:
+            raise BibError(f"{where}: model {name!r} has unknown fact(s) {sorted(unknown)}; expected {MODEL_FACTS}")
+        for fact in MODEL_FACTS:
+            if fact not in model:
+                continue
+            cell = model[fact]
+            if not isinstance(cell, dict) or not isinstance(cell.get("source"), str) or not cell["source"]:
+                raise BibError(f"{where}: model {name!r} fact {fact!r} must be a table with a non-empty source")
+            if ("value" in cell) == ("computed" in cell):
+                raise BibError(f"{where}: model {name!r} fact {fact!r} needs exactly one of value or computed")
+            if fact == "glue" and cell.get("split") not in ("test", "dev"):
+                raise BibError(f"{where}: model {name!r} glue needs split = \"test\" or \"dev\"")
 
 
 def load(refs_dir: Path = REFS_DIR) -> Bibliography:
@@ -231,7 +263,12 @@ def load(refs_dir: Path = REFS_DIR) -> Bibliography:
             if name not in raw:
                 raise BibError(f"{where}: missing required field {name!r}")
         for name, value in raw.items():
-            _check_type(where, name, value, _PAPER_FIELDS[name])
+            if name == "models":
+                _check_models(where, value)
+            else:
+                _check_type(where, name, value, _PAPER_FIELDS[name])
+        if "venue_date" in raw and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", raw["venue_date"]):
+            raise BibError(f"{where}: venue_date must be YYYY-MM, got {raw['venue_date']!r}")
         bad = [c for c in raw["categories"] if c not in categories]
         if bad or not raw["categories"]:
             raise BibError(f"{where}: categories {raw['categories']} must be a non-empty subset of {sorted(categories)}")
@@ -245,6 +282,9 @@ def load(refs_dir: Path = REFS_DIR) -> Bibliography:
             tests=raw.get("tests"),
             terms_zh=tuple(raw.get("terms_zh", ())),
             notebooks=tuple(raw.get("notebooks", ())),
+            venue=raw.get("venue"),
+            venue_date=raw.get("venue_date"),
+            models=tuple(raw.get("models", ())),
         )
     orphans = [k for k in entries if k not in papers]
     if orphans:

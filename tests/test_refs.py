@@ -169,3 +169,23 @@ def test_cli_rejects_unknown_keys_and_categories_with_a_clear_message():
     assert result.returncode == 2
     assert "unknown category 'poetry'" in result.stderr
     assert run().returncode == 2
+
+
+@pytest.mark.parametrize("model, match", [
+    ('name = "M"\nglue = { value = 80.0, source = "T1" }\n', "split"),
+    ('name = "M"\nparams = { value = "1M" }\n', "non-empty source"),
+    ('name = "M"\nparams = { value = "1M", computed = "x", source = "T" }\n', "exactly one of value or computed"),
+    ('name = "M"\nspeed = { value = 1, source = "T" }\n', "unknown fact"),
+    ('params = { value = "1M", source = "T" }\n', "needs a name"),
+])
+def test_comparison_facts_must_be_sourced_and_well_formed(tmp_path, model, match):
+    refs, _ = _refs(tmp_path, GOOD)
+    with open(refs / "papers.toml", "a") as f:
+        f.write("\n[[papers.good2020.models]]\n" + model)
+    with pytest.raises(BibError, match=match):
+        load(refs)
+
+
+def test_arxiv_dates_come_from_the_ids():
+    bib = load()
+    assert bib.arxiv_date("lan2020albert") == "2019-09" and bib.arxiv_date("devlin2019bert") == "2018-10"

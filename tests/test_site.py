@@ -164,3 +164,21 @@ def test_a_failing_notebook_breaks_the_build(tmp_path):
     result = mkdocs_build(config, tmp_path / "site")
     assert result.returncode != 0
     assert "snippet broke" in result.stderr + result.stdout
+
+
+def test_comparison_table_is_generated_with_a_source_for_every_value(built_site):
+    html = (built_site / "comparison/index.html").read_text()
+    table = re.search(r'<table class="comparison">(.*?)</table>', html, re.S).group(1)
+    rows = re.findall(r"<tr>(.*?)</tr>", table, re.S)[1:]
+    models = [m for p in load().papers.values() for m in p.models]
+    assert len(rows) == len(models)
+    for row in rows:
+        cells = re.findall(r"<td([^>]*)>(.*?)</td>", row, re.S)[1:]
+        for attrs, text in cells[:1] + cells[2:]:        # the category cell is ours, not a fact
+            assert 'title="Source: ' in attrs or ('class="missing"' in attrs and "not reported" in text), (attrs, text)
+    # computed parameters: BERT-base, counted by the snippets, not typed
+    assert "109.5M (computed)" in table
+    for svg in ("glue-vs-params", "timeline", "map"):
+        assert (built_site / f"assets/figures/{svg}.svg").read_text().lstrip().startswith(("<?xml", "<svg"))
+    home = (built_site / "index.html").read_text()
+    assert "assets/figures/map.svg" in home and "What it changes relative to BERT" in home
