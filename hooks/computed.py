@@ -16,6 +16,19 @@ from mkdocs.structure.files import File
 
 MARKER = re.compile(r"<!-- computed:([a-z0-9-]+) -->")
 GENERATORS = {}
+REFS_DIR = Path(__file__).resolve().parent.parent / "refs"
+
+
+def on_config(config):
+    global REFS_DIR
+    REFS_DIR = Path(config.config_file_path).parent / "refs"   # the site being built, not this file's checkout
+    return config
+
+
+def _bib():
+    from snippets.refs import load
+
+    return load(REFS_DIR)
 
 
 def generator(name: str):
@@ -220,9 +233,7 @@ def _parameter_counts() -> dict:
 
 def _models() -> list[dict]:
     """Every comparison row with its paper, parameters resolved (computed ones counted now)."""
-    from snippets.refs import load
-
-    bib = load(Path(__file__).resolve().parent.parent / "refs")
+    bib = _bib()
     counts, rows = _parameter_counts(), []
     for key, paper in bib.papers.items():
         for model in paper.models:
@@ -268,9 +279,7 @@ def comparison_table() -> str:
 
 @generator("paper-map")
 def paper_map() -> str:
-    from snippets.refs import load
-
-    bib = load(Path(__file__).resolve().parent.parent / "refs")
+    bib = _bib()
     rows = ["| Category | Paper | What it changes relative to BERT |", "|---|---|---|"]
     for cid, cat in bib.categories.items():
         if cid == "foundations":
@@ -328,10 +337,8 @@ def glue_vs_params_svg() -> str:
 def timeline_svg() -> str:
     import datetime
 
-    from snippets.refs import load
-
     plt = _pyplot()
-    bib = load(Path(__file__).resolve().parent.parent / "refs")
+    bib = _bib()
     month = lambda ym: datetime.date(int(ym[:4]), int(ym[5:7]), 15)
     papers = sorted(((bib.arxiv_date(k), p) for k, p in bib.papers.items() if bib.arxiv_date(k) and bib.arxiv_date(k) >= "2018"),
                     key=lambda x: x[0])
@@ -356,9 +363,7 @@ def timeline_svg() -> str:
 @figure("assets/figures/map.svg")
 def map_svg() -> str:
     """BERT in the middle, the four categories around it, each with its papers."""
-    from snippets.refs import load
-
-    bib = load(Path(__file__).resolve().parent.parent / "refs")
+    bib = _bib()
     boxes = {"architecture": (20, 20), "objectives": (500, 20), "knowledge": (20, 250), "compression": (500, 250)}
     parts = ['<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 760 400" font-family="sans-serif" font-size="14" role="img" '
              'aria-label="Map of the survey: BERT and the four categories of papers">',
@@ -366,6 +371,8 @@ def map_svg() -> str:
              '<text x="380" y="192" fill="white" text-anchor="middle" font-weight="bold">BERT</text>',
              '<text x="380" y="213" fill="white" text-anchor="middle" font-size="11">baseline · GLUE as the lens</text>']
     for cid, (x, y) in boxes.items():
+        if cid not in bib.categories:
+            continue
         cat = bib.categories[cid]
         names = [bib.papers[k].name for k in bib.keys_in(cid)]
         height = 40 + 20 * len(names)
