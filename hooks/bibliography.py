@@ -17,7 +17,10 @@ from pathlib import Path
 
 import jieba
 
-jieba.setLogLevel(logging.WARNING)  # its start-up chatter is not a build message
+# Material's search segments Chinese with jieba at build time; its start-up chatter is not a build
+# message. Terms are left to jieba's own dictionary on purpose: the browser splits a query such as
+# 知识蒸馏 into 知识 / 蒸馏, so the index must hold those pieces, not one custom token.
+jieba.setLogLevel(logging.WARNING)
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 
@@ -40,9 +43,6 @@ def on_config(config):
         BIB = load(Path(config.config_file_path).parent / "refs")
     except BibError as err:
         raise PluginError(f"refs/: {err}") from err
-    for paper in BIB.papers.values():
-        for term in paper.terms_zh:
-            jieba.add_word(term)  # keep e.g. 知识蒸馏 one token in the search index
     config.nav = [_expand(item) for item in config.nav or []]
     return config
 
@@ -90,6 +90,7 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
     paper = bib.paper_for_page(page.file.src_uri)
     if paper:
         markdown = _with_terms(markdown, paper.terms_zh) + _paper_footer(bib, paper, page)
+        page.meta.setdefault("search", {}).setdefault("boost", 2)   # a paper page beats an overview that mentions it
     if BIBLIOGRAPHY_MARKER in markdown:
         markdown = markdown.replace(BIBLIOGRAPHY_MARKER, _bibliography(bib, page))
     if cited:

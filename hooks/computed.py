@@ -365,23 +365,22 @@ def map_svg() -> str:
     """BERT in the middle, the four categories around it, each with its papers."""
     bib = _bib()
     boxes = {"architecture": (20, 20), "objectives": (500, 20), "knowledge": (20, 250), "compression": (500, 250)}
-    parts = ['<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 760 400" font-family="sans-serif" font-size="14" role="img" '
-             'aria-label="Map of the survey: BERT and the four categories of papers">',
-             '<rect x="290" y="160" width="180" height="70" rx="10" fill="#3f51b5"/>',
-             '<text x="380" y="192" fill="white" text-anchor="middle" font-weight="bold">BERT</text>',
-             '<text x="380" y="213" fill="white" text-anchor="middle" font-size="11">baseline · GLUE as the lens</text>']
+    lines, parts = [], []
     for cid, (x, y) in boxes.items():
         if cid not in bib.categories:
             continue
         cat = bib.categories[cid]
         names = [bib.papers[k].name for k in bib.keys_in(cid)]
         height = 40 + 20 * len(names)
-        cx, cy = x + 120, y + height / 2
-        parts.append(f'<line x1="380" y1="195" x2="{cx}" y2="{cy}" stroke="#9fa8da" stroke-width="2"/>')
+        lines.append(f'<line x1="380" y1="195" x2="{x + 120}" y2="{y + height / 2}" stroke="#9fa8da" stroke-width="2"/>')
         parts.append(f'<rect x="{x}" y="{y}" width="240" height="{height}" rx="8" fill="#e8eaf6" stroke="#3f51b5"/>')
         parts.append(f'<text x="{x + 12}" y="{y + 24}" font-weight="bold" fill="#1a237e">{html.escape(cat.title)} '
                      f'<tspan font-size="12">{html.escape(cat.title_zh)}</tspan></text>')
         for i, name in enumerate(names):
             parts.append(f'<text x="{x + 24}" y="{y + 46 + 20 * i}" fill="#111">• {html.escape(name)}</text>')
-    parts.append("</svg>")
-    return "\n".join(parts)
+    head = ['<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 760 400" font-family="sans-serif" font-size="14" role="img" '
+            'aria-label="Map of the survey: BERT and the four categories of papers">']
+    bert = ['<rect x="290" y="160" width="180" height="70" rx="10" fill="#3f51b5"/>',
+            '<text x="380" y="192" fill="white" text-anchor="middle" font-weight="bold">BERT</text>',
+            '<text x="380" y="213" fill="white" text-anchor="middle" font-size="11">baseline · GLUE as the lens</text>']
+    return "\n".join(head + lines + bert + parts + ["</svg>"])   # lines first, so the boxes cover them
