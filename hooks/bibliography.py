@@ -16,6 +16,7 @@ import re
 from pathlib import Path
 
 import jieba
+import pathspec
 
 # Material's search segments Chinese with jieba at build time; its start-up chatter is not a build
 # message. Terms are left to jieba's own dictionary on purpose: the browser splits a query such as
@@ -29,6 +30,10 @@ from snippets.refs import Bibliography, BibError, Entry, load, replace_citations
 log = logging.getLogger("mkdocs.hooks.bibliography")
 BIB: Bibliography | None = None
 BIBLIOGRAPHY_MARKER = "<!-- bibliography -->"
+# A category lists its papers in the navigation while it has at most this many. Beyond that only
+# its overview page is in the navigation (it always lists every paper), because Material renders
+# the navigation into every page: a navigation that grows with the site makes the build quadratic.
+MAX_NAV_PAPERS = 24
 
 
 def _bib() -> Bibliography:
@@ -44,7 +49,20 @@ def on_config(config):
     except BibError as err:
         raise PluginError(f"refs/: {err}") from err
     config.nav = [_expand(item) for item in config.nav or []]
+    hidden = [p.page for cid in BIB.categories for p in _crowded(cid)]
+    if hidden:   # in the site, linked from the overview, deliberately not in the navigation
+        lines = [*(config.not_in_nav.patterns if config.not_in_nav else []), *(f"/{page}" for page in hidden)]
+        config.not_in_nav = pathspec.gitignore.GitIgnoreSpec.from_lines([str(getattr(l, "pattern", l)) for l in lines])
     return config
+
+
+def _category_papers(category: str) -> list:
+    return [p for p in _bib().papers.values() if p.page and p.categories[0] == category]
+
+
+def _crowded(category: str) -> list:
+    papers = _category_papers(category)
+    return papers if len(papers) > MAX_NAV_PAPERS else []
 
 
 def _expand(item):
@@ -57,8 +75,9 @@ def _expand(item):
     category = target.split("/")[0] if isinstance(target, str) and target.endswith("/index.md") else None
     if category not in _bib().categories:
         return item
-    pages = [{p.name: p.page} for p in _bib().papers.values() if p.page and p.categories[0] == category]
-    return {title: [target, *pages]}
+    if _crowded(category):
+        return item
+    return {title: [target, *({p.name: p.page} for p in _category_papers(category))]}
 
 
 def on_files(files: Files, config) -> Files:
@@ -87,6 +106,9 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
     except BibError as err:
         raise PluginError(str(err)) from err
 
+    category = page.file.src_uri.removesuffix("/index.md")
+    if category in bib.categories and page.file.src_uri.endswith("/index.md"):
+        markdown += _category_listing(bib, category, page)
     paper = bib.paper_for_page(page.file.src_uri)
     if paper:
         markdown = _with_terms(markdown, paper.terms_zh) + _paper_footer(bib, paper, page)
@@ -142,6 +164,15 @@ def _paper_footer(bib: Bibliography, paper, page) -> str:
         + f"\nDownload as `.bib`: {downloads}, or [the whole bibliography]({_rel(page, 'bib/all.bib')}).\n"
     )
     return "".join(parts)
+
+
+def _category_listing(bib: Bibliography, category: str, page) -> str:
+    rows = ["\n\n## Papers in this category\n", "| Paper | Year | What it changes relative to BERT |", "|---|---|---|"]
+    for key in bib.keys_in(category):
+        paper = bib.papers[key]
+        name = f"[{paper.name}]({_rel(page, paper.page)})" if paper.page else paper.name
+        rows.append(f"| {name} | {bib.entries[key].year} | {html.escape(paper.changes)} |")
+    return "\n".join(rows) + "\n"
 
 
 def _reference_item(entry: Entry) -> str:
