@@ -18,10 +18,13 @@ ROOT = Path(__file__).resolve().parent.parent
 CATEGORIES = ["architecture", "objectives", "knowledge", "compression"]
 
 
-def make_copy(n_pages: int, directory: Path) -> Path:
+def make_copy(n_pages: int, directory: Path, *, execute_notebooks: bool = True) -> Path:
     for name in ("docs", "refs", "hooks"):
         shutil.copytree(ROOT / name, directory / name)
-    shutil.copy(ROOT / "mkdocs.yml", directory / "mkdocs.yml")
+    config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    if not execute_notebooks:   # --quick only: a smoke run of the machinery, not a measurement
+        config = config.replace("execute: true", "execute: false")
+    (directory / "mkdocs.yml").write_text(config, encoding="utf-8")
     for name in ("snippets", "node_modules"):
         (directory / name).symlink_to(ROOT / name)
     bib, meta = [], []
@@ -52,17 +55,18 @@ def build_seconds(directory: Path) -> float:
     return seconds
 
 
-def run(sizes: tuple[int, ...]) -> dict:
+def run(sizes: tuple[int, ...], *, execute_notebooks: bool = True) -> dict:
     times = {}
     for n in (0, *sizes):
         with tempfile.TemporaryDirectory() as tmp:
-            times[n] = build_seconds(make_copy(n, Path(tmp)))
+            times[n] = build_seconds(make_copy(n, Path(tmp), execute_notebooks=execute_notebooks))
         print(f"  site build with {n:5d} synthetic pages: {times[n]:6.1f} s", flush=True)
     per_page = {n: (times[n] - times[0]) / n for n in sizes}
     largest, smallest = max(sizes), min(sizes)
     return {"build_seconds": {str(n): round(t, 2) for n, t in times.items()},
             "seconds_per_added_page": {str(n): round(v, 4) for n, v in per_page.items()},
-            "growth_vs_linear": round(per_page[largest] / per_page[smallest], 2) if per_page[smallest] > 0 else None}
+            "growth_vs_linear": round(per_page[largest] / per_page[smallest], 2) if per_page[smallest] > 0 else None,
+            "notebooks_executed": execute_notebooks}
 
 
 if __name__ == "__main__":

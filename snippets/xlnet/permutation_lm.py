@@ -45,9 +45,10 @@ def permutation_masks(order: torch.Tensor, is_target: torch.Tensor, *,
     if is_target.dtype != torch.bool:
         raise TypeError(f"is_target must be a bool tensor, got {is_target.dtype}")
     B, L = order.shape
-    earlier = order[:, None, :] < order[:, :, None]                      # [b, i, j]: j comes before i
-    can_see = ~is_target[:, None, :] | (is_target[:, :, None] & earlier)
-    perm_mask = ~can_see
+    # Give the context rank -1: it comes before every target. Then "i may not see j" is exactly
+    # "j is a target not earlier than i", for targets and context alike (and i never sees itself).
+    rank = torch.where(is_target, order, -1)
+    perm_mask = (rank[:, None, :] >= rank[:, :, None]) & is_target[:, None, :]
     # One one-hot row per target, targets listed in position order.
     K = int(is_target.sum(1).max()) if is_target.numel() else 0
     positions = torch.argsort((~is_target).to(torch.int8), dim=1, stable=True)[:, :K]   # target positions first
