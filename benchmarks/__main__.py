@@ -222,10 +222,13 @@ def main(argv: list[str] | None = None) -> dict:
         if name in ("xlnet", "roberta"):
             kwargs["tokenizer"] = tokenizer
         results["comparisons"][name] = fn(**kwargs)
+        if args.out or not args.quick:     # keep what is done so far, should a later comparison fail
+            (args.out or OUT).with_suffix(".partial.json").write_text(json.dumps(results, indent=1, ensure_ascii=False))
         print(f"  speedup/ratio: {json.dumps({k: v for k, v in results['comparisons'][name].items() if k in ('speedup', 'memory_ratio', 'ours_over_floor', 'peer_over_floor', 'seconds_per_added_page', 'growth_vs_linear')})}", flush=True)
     out = args.out or (None if args.quick else OUT)
     if out:
         out.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
+        out.with_suffix(".partial.json").unlink(missing_ok=True)
         print(f"wrote {out}")
     return results
 

@@ -25,7 +25,7 @@ def make_copy(n_pages: int, directory: Path, *, execute_notebooks: bool = True) 
     if not execute_notebooks:   # --quick only: a smoke run of the machinery, not a measurement
         config = config.replace("execute: true", "execute: false")
     (directory / "mkdocs.yml").write_text(config, encoding="utf-8")
-    for name in ("snippets", "node_modules"):
+    for name in ("snippets", "node_modules", "benchmarks"):
         (directory / name).symlink_to(ROOT / name)
     bib, meta = [], []
     for i in range(n_pages):

@@ -116,7 +116,9 @@ def figure(path: str):
 
 def on_files(files, config):
     for path, fn in FIGURES.items():
-        files.append(File.generated(config, path, content=fn()))
+        content = fn()
+        if content is not None:          # None: the data behind it is absent from this site
+            files.append(File.generated(config, path, content=content))
     return files
 
 
@@ -384,3 +386,85 @@ def map_svg() -> str:
             '<text x="380" y="192" fill="white" text-anchor="middle" font-weight="bold">BERT</text>',
             '<text x="380" y="213" fill="white" text-anchor="middle" font-size="11">baseline · GLUE as the lens</text>']
     return "\n".join(head + lines + bert + parts + ["</svg>"])   # lines first, so the boxes cover them
+
+
+# ---- benchmarks: the committed results of `make bench` ----
+
+def _benchmarks() -> dict | None:
+    path = REFS_DIR.parent / "benchmarks" / "results.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def _fmt_ms(stats: dict) -> str:
+    return f"{stats['median_ms']:.2f} ({stats['min_ms']:.2f}–{stats['max_ms']:.2f})"
+
+
+@generator("benchmark-table")
+def benchmark_table() -> str:
+    results = _benchmarks()
+    if results is None:
+        return "*No benchmark results are committed yet: run `make bench`.*\n"
+    c = results["comparisons"]
+    rows = ["| Comparison | Setup | Ours, ms median (min–max) | Peer, ms median (min–max) | Ratio | Target |",
+            "|---|---|---:|---:|---:|---|"]
+
+    def row(name, result, ratio, target):
+        rows.append(f"| {name} | {result.get('setup', '')} | {_fmt_ms(result['ours'])} | {_fmt_ms(result['peer'])} | "
+                    f"{ratio} | {target} |")
+    if "xlnet" in c:
+        r = c["xlnet"]
+        mem = r["memory_bytes"]
+        row("XLNet `plm_inputs` vs `DataCollatorForPermutationLanguageModeling`", r, f"{r['speedup']}× faster",
+            f"{r['target']}; `target_mapping` {mem['ours_target_mapping'] / 1e6:.1f} MB vs {mem['peer_target_mapping'] / 1e6:.1f} MB")
+    if "roberta" in c:
+        r = c["roberta"]
+        row("RoBERTa `mask_tokens` vs `DataCollatorForLanguageModeling`, special-tokens mask given",
+            r["with_special_tokens_mask"] | {"setup": r["setup"]}, f"{r['with_special_tokens_mask']['speedup']}× faster", "≥ 2×")
+        row("the same, no mask given (the peer asks the tokenizer per row)", r["without_special_tokens_mask"] | {"setup": ""},
+            f"{r['without_special_tokens_mask']['speedup']}× faster", "≥ 10×")
+        rows.append(f"| cost against the floor `torch.rand(B, L)` | | {r['ours_over_floor']}× the floor | "
+                    f"{r['peer_over_floor']}× the floor | | ≤ 3× |")
+    for key, label in (("t5", "T5 `span_corruption` vs per-example NumPy"), ("spanbert", "SpanBERT `span_mask` vs per-span loop")):
+        if key in c:
+            row(label, c[key], f"{c[key]['speedup']}× faster", c[key]["target"])
+    if "distillation" in c:
+        r = c["distillation"]
+        row("`chunked_soft_target_loss` (pair form) vs plain KLDivLoss, forward + backward", r,
+            f"time {1 / r['speedup']:.2f}× the plain; peak memory {r['memory_ratio']:.0%} of it", r["target"])
+    table = "\n".join(rows) + "\n"
+    if "site" in c:
+        s = c["site"]
+        builds = ", ".join(f"+{n} pages: {t} s" for n, t in s["build_seconds"].items() if n != "0")
+        per_page = ", ".join(f"{v * 1000:.1f} ms at {n}" for n, v in s["seconds_per_added_page"].items())
+        table += (f"\n**Site build scaling**: the real site (notebooks executed) builds in {s['build_seconds']['0']} s; {builds}. "
+                  f"Time per added page: {per_page}; growth {s['growth_vs_linear']}× of linear between the smallest and "
+                  f"largest size. Target: {s['target']}.\n")
+    m = results["machine"]
+    return table + (f"\nMeasured on {m['cpu']} ({m['cores']} cores, {m['torch_threads']} torch threads), device "
+                    f"{results['device']}, torch {m['torch']}, Python {m['python']}, on {m['date']}"
+                    f"{' (a --quick smoke run: tiny sizes, not a result)' if results['quick'] else ''}.\n")
+
+
+@figure("assets/figures/benchmarks.svg")
+def benchmarks_svg() -> str | None:
+    results = _benchmarks()
+    c = results["comparisons"] if results else {}
+    bars = {}
+    for key, label in (("xlnet", "XLNet PLM inputs"), ("t5", "T5 span corruption"), ("spanbert", "SpanBERT span mask"),
+                       ("distillation", "chunked KD loss")):
+        if key in c:
+            bars[label] = c[key]["speedup"]
+    if "roberta" in c:
+        bars["RoBERTa masking (mask given)"] = c["roberta"]["with_special_tokens_mask"]["speedup"]
+        bars["RoBERTa masking (no mask)"] = c["roberta"]["without_special_tokens_mask"]["speedup"]
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 0.5 * len(bars) + 1))
+    if not bars:
+        ax.text(0.5, 0.5, "no benchmark results yet: run make bench", ha="center", va="center")
+        return _svg(fig)
+    ax.barh(list(bars), list(bars.values()), color=["tab:green" if v >= 1 else "tab:red" for v in bars.values()])
+    ax.axvline(1, color="black", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_xlabel("speed-up over the peer (peer time / our time, log scale)")
+    fig.tight_layout()
+    return _svg(fig)

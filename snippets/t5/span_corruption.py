@@ -33,11 +33,12 @@ def _noise_counts(length: int, noise_density: float, mean_noise_span_length: flo
 # --8<-- [start:mask]
 def _random_segmentation(batch_size: int, num_items: int, num_segments: int, generator, device) -> torch.Tensor:
     """Lengths [B, num_segments] of a uniformly random split of `num_items` into non-empty segments."""
-    # choose num_segments - 1 of the num_items - 1 gaps as segment boundaries
-    gaps = torch.rand(batch_size, num_items - 1, generator=generator, device=device).argsort(1) < (num_segments - 1)
-    segment_id = torch.nn.functional.pad(gaps, (1, 0)).long().cumsum(1)                         # [B, num_items]
-    return torch.zeros(batch_size, num_segments, dtype=torch.long, device=device).scatter_add_(
-        1, segment_id, torch.ones_like(segment_id))
+    # choose num_segments - 1 of the num_items - 1 gaps as segment boundaries: the smallest of
+    # num_items - 1 uniforms form a uniformly random subset (topk selects them without a full sort)
+    draws = torch.rand(batch_size, num_items - 1, generator=generator, device=device)
+    starts = draws.topk(num_segments - 1, dim=1, largest=False).indices.sort(1).values + 1   # item starting a segment
+    edges = torch.cat([starts.new_zeros(batch_size, 1), starts, starts.new_full((batch_size, 1), num_items)], 1)
+    return edges.diff(dim=1)
 
 
 def random_spans_noise_mask_batch(batch_size: int, length: int, noise_density: float = 0.15,
