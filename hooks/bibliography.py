@@ -49,7 +49,7 @@ def on_config(config):
     except BibError as err:
         raise PluginError(f"refs/: {err}") from err
     config.nav = [_expand(item) for item in config.nav or []]
-    hidden = [p.page for cid in BIB.categories for p in _crowded(cid)]
+    hidden = [p.page for cid in BIB.categories for p in _crowded(cid) if p.page != f"{cid}/index.md"]
     if hidden:   # in the site, linked from the overview, deliberately not in the navigation
         lines = [*(config.not_in_nav.patterns if config.not_in_nav else []), *(f"/{page}" for page in hidden)]
         config.not_in_nav = pathspec.gitignore.GitIgnoreSpec.from_lines([str(getattr(l, "pattern", l)) for l in lines])

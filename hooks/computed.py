@@ -437,8 +437,8 @@ def benchmark_table() -> str:
         builds = ", ".join(f"+{n} pages: {t} s" for n, t in s["build_seconds"].items() if n != "0")
         per_page = ", ".join(f"{v * 1000:.1f} ms at {n}" for n, v in s["seconds_per_added_page"].items())
         table += (f"\n**Site build scaling**: the real site (notebooks executed) builds in {s['build_seconds']['0']} s; {builds}. "
-                  f"Time per added page: {per_page}; growth {s['growth_vs_linear']}× of linear between the smallest and "
-                  f"largest size. Target: {s['target']}.\n")
+                  f"Time per added page: {per_page}; the per-page cost at the largest size is {s['growth_vs_linear']}× that "
+                  f"at the next size (1.0 is linear growth). Target: {s['target']}.\n")
     m = results["machine"]
     return table + (f"\nMeasured on {m['cpu']} ({m['cores']} cores, {m['torch_threads']} torch threads), device "
                     f"{results['device']}, torch {m['torch']}, Python {m['python']}, on {m['date']}"

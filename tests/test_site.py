@@ -183,3 +183,20 @@ def test_comparison_table_is_generated_with_a_source_for_every_value(built_site)
         assert (built_site / f"assets/figures/{svg}.svg").read_text().lstrip().startswith(("<?xml", "<svg"))
     home = (built_site / "index.html").read_text()
     assert "assets/figures/map.svg" in home and "What it changes relative to BERT" in home
+
+
+def test_a_crowded_category_lists_its_papers_on_the_overview_not_in_the_navigation(tmp_path):
+    n = 30   # more than hooks/bibliography.py's MAX_NAV_PAPERS
+    bib = "".join(f"@article{{p{i},\n  title = {{Paper {i}}},\n  author = {{Doe, Jane}},\n  journal = {{J}},\n  year = {{2020}}\n}}\n"
+                  for i in range(n))
+    config = _mini_site(tmp_path, EVIL + bib, "# C\n")
+    with open(tmp_path / "refs" / "papers.toml", "a") as f:
+        for i in range(n):
+            f.write(f'[papers.p{i}]\nname = "Paper {i}"\ncategories = ["c"]\nchanges = "x"\npage = "c/p{i}.md"\n')
+            (tmp_path / "docs" / "c" / f"p{i}.md").write_text(f"# Paper {i}\n")
+    result = mkdocs_build(config, tmp_path / "site")
+    assert result.returncode == 0, result.stderr            # strict: no "not in nav" complaint
+    overview = (tmp_path / "site" / "c" / "index.html").read_text()
+    assert all(f'href="p{i}/"' in overview for i in range(n))
+    page = (tmp_path / "site" / "c" / "p7" / "index.html").read_text()
+    assert 'href="../p8/"' not in page.split('class="md-content"')[0]   # the navigation does not list siblings
