@@ -5,6 +5,7 @@ registered under NAME below. Nothing here is typed by hand: if a snippet changes
 """
 from __future__ import annotations
 
+import functools
 import html
 import json
 import re
@@ -233,18 +234,25 @@ def _parameter_counts() -> dict:
     }
 
 
+@functools.cache
+def _count(name: str) -> int:
+    """One computed parameter count; cached, since the table and the plot both need it (the module is
+    loaded afresh for every build, so a changed snippet is never served from a stale cache)."""
+    return _parameter_counts()[name]()
+
+
 def _models() -> list[dict]:
     """Every comparison row with its paper, parameters resolved (computed ones counted now)."""
     bib = _bib()
-    counts, rows = _parameter_counts(), []
+    names, rows = set(_parameter_counts()), []
     for key, paper in bib.papers.items():
         for model in paper.models:
             row = {"key": key, "paper": paper, "entry": bib.entries[key], **model}
             params = model.get("params")
             if params and "computed" in params:
-                if params["computed"] not in counts:
+                if params["computed"] not in names:
                     raise PluginError(f"refs/papers.toml: {model['name']}: no parameter count named {params['computed']!r}")
-                row["params_count"] = counts[params["computed"]]()
+                row["params_count"] = _count(params["computed"])
             rows.append(row)
     return rows
 
