@@ -27,9 +27,15 @@ def on_config(config):
 
 
 def _bib():
+    return _load_refs(REFS_DIR)
+
+
+@functools.cache
+def _load_refs(refs_dir: Path):
+    """refs/ parsed once per build for all the tables and figures (the module is loaded afresh per build)."""
     from snippets.refs import load
 
-    return load(REFS_DIR)
+    return load(refs_dir)
 
 
 def generator(name: str):

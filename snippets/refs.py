@@ -207,17 +207,17 @@ MODEL_FACTS = ("params", "data", "compute", "glue", "squad")
 def _check_models(where: str, models: object) -> None:
     if not isinstance(models, list) or not all(isinstance(m, dict) for m in models):
         raise BibError(f"{where}: models must be an array of tables ([[papers.KEY.models]])")
-    for model in models:
-        name = model.get("name")
+    for row in models:
+        name = row.get("name")
         if not isinstance(name, str):
             raise BibError(f"{where}: every model needs a name")
-        unknown = set(model) - {"name", *MODEL_FACTS}
+        unknown = set(row) - {"name", *MODEL_FACTS}
         if unknown:
             raise BibError(f"{where}: model {name!r} has unknown fact(s) {sorted(unknown)}; expected {MODEL_FACTS}")
         for fact in MODEL_FACTS:
-            if fact not in model:
+            if fact not in row:
                 continue
-            cell = model[fact]
+            cell = row[fact]
             if not isinstance(cell, dict) or not isinstance(cell.get("source"), str) or not cell["source"]:
                 raise BibError(f"{where}: model {name!r} fact {fact!r} must be a table with a non-empty source")
             if ("value" in cell) == ("computed" in cell):

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from benchmarks.local_tokenizer import tiny_wordpiece_tokenizer  # noqa: F401  (one builder for tests and benchmarks)
+
 ROOT = Path(__file__).resolve().parent.parent
 MKDOCS = [sys.executable, "-m", "mkdocs"]
 
@@ -19,4 +21,15 @@ def mkdocs_build(config_file: Path, site_dir: Path) -> subprocess.CompletedProce
     )
 
 
-from benchmarks.local_tokenizer import SPECIAL_TOKENS, tiny_wordpiece_tokenizer  # noqa: E402,F401  (one builder for tests and benchmarks)
+
+def word_batch(B: int, L: int, *, word_start_rate: float, seed: int = 0, vocab_size: int = 1000):
+    """Random token ids (>= 5, clear of the special ids), random word starts, and a [CLS] ... [SEP] ... [SEP]
+    special-tokens mask; returns (ids, word_starts, special, generator) for the masking tests."""
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    ids = torch.randint(5, vocab_size, (B, L), generator=g)
+    word_starts = torch.rand(B, L, generator=g) < word_start_rate
+    special = torch.zeros(B, L, dtype=torch.bool)
+    special[:, 0] = special[:, -1] = special[:, L // 2] = True
+    return ids, word_starts, special, g

@@ -1,7 +1,6 @@
 """The BibTeX pipeline: parsing, validation with useful messages, rendering and the CLI."""
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 

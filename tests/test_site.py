@@ -7,7 +7,6 @@ import shutil
 from pathlib import Path
 
 import bibtexparser
-import pytest
 
 from helpers import ROOT, mkdocs_build
 from snippets.refs import load

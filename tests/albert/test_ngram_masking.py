@@ -2,19 +2,14 @@ import pytest
 import torch
 
 from snippets.albert.ngram_masking import ngram_distribution, ngram_mask, sample_ngrams
+from helpers import word_batch
 from stats import assert_rate, total_variation
 
 MASK, VOCAB = 4, 1000
 
 
 def _batch(B=2000, L=128, word_start_rate=0.7, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    ids = torch.randint(5, VOCAB, (B, L), generator=g)
-    word_starts = torch.rand(B, L, generator=g) < word_start_rate
-    special = torch.zeros(B, L, dtype=torch.bool)
-    special[:, 0] = special[:, -1] = True
-    special[:, 60] = True                                  # a [SEP] in the middle
-    return ids, word_starts, special, g
+    return word_batch(B, L, word_start_rate=word_start_rate, seed=seed, vocab_size=VOCAB)
 
 
 def test_distribution_is_inverse_n():

@@ -2,18 +2,14 @@ import pytest
 import torch
 
 from snippets.spanbert.span_masking import span_length_distribution, span_mask
+from helpers import word_batch
 from stats import assert_rate, total_variation
 
 MASK, VOCAB = 4, 1000
 
 
 def _batch(B=1000, L=512, word_start_rate=1.0, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    ids = torch.randint(5, VOCAB, (B, L), generator=g)
-    word_starts = torch.rand(B, L, generator=g) < word_start_rate
-    special = torch.zeros(B, L, dtype=torch.bool)
-    special[:, 0] = special[:, -1] = special[:, L // 2] = True        # [CLS] ... [SEP] ... [SEP]
-    return ids, word_starts, special, g
+    return word_batch(B, L, word_start_rate=word_start_rate, seed=seed, vocab_size=VOCAB)
 
 
 def test_distribution_is_clipped_geometric_with_mean_3_8():

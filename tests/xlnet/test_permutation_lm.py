@@ -5,7 +5,6 @@ from hypothesis import strategies as st
 from transformers import XLNetConfig, XLNetLMHeadModel
 
 from snippets.xlnet.permutation_lm import permutation_masks, plm_inputs, sample_factorization_order, sample_target_spans
-from stats import assert_rate
 
 
 @settings(max_examples=60, deadline=None)
