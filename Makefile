@@ -2,7 +2,7 @@
 export NO_MKDOCS_2_WARNING := 1
 VENV := .venv/bin
 
-.PHONY: setup serve test build bench bench-quick experiments clean
+.PHONY: setup serve test lint build bench bench-quick experiments clean
 
 setup:
 	@scripts/setup
@@ -10,8 +10,12 @@ setup:
 serve: setup
 	$(VENV)/mkdocs serve --dev-addr 127.0.0.1:8000
 
-test: setup
+test: setup lint
 	$(VENV)/python -m pytest
+
+lint: setup
+	$(VENV)/ruff check .
+	$(VENV)/ruff format --check .
 
 build: setup
 	$(VENV)/mkdocs build --strict

@@ -5,12 +5,15 @@
 - `spanbert_loop_baseline`: the structure of SpanBERT's reference masking: one draw per span, a
   uniformly random anchor word, a redraw whenever the anchor is already masked, and an 80/10/10 draw per span.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
 
-def _random_segmentation(rng: np.random.Generator, num_items: int, num_segments: int) -> np.ndarray:
+def _random_segmentation(
+    rng: np.random.Generator, num_items: int, num_segments: int
+) -> np.ndarray:
     mask_indices = np.arange(num_items - 1) < (num_segments - 1)
     rng.shuffle(mask_indices)
     first_in_segment = np.pad(mask_indices, [[1, 0]])
@@ -18,7 +21,12 @@ def _random_segmentation(rng: np.random.Generator, num_items: int, num_segments:
     return np.bincount(segment_id, minlength=num_segments)
 
 
-def numpy_noise_mask(rng: np.random.Generator, length: int, noise_density: float = 0.15, mean_span: float = 3.0) -> np.ndarray:
+def numpy_noise_mask(
+    rng: np.random.Generator,
+    length: int,
+    noise_density: float = 0.15,
+    mean_span: float = 3.0,
+) -> np.ndarray:
     num_noise = min(max(int(round(length * noise_density)), 1), length - 1)
     num_spans = max(int(round(num_noise / mean_span)), 1)
     noise_lengths = _random_segmentation(rng, num_noise, num_spans)
@@ -30,14 +38,23 @@ def numpy_noise_mask(rng: np.random.Generator, length: int, noise_density: float
     return np.cumsum(indicator) % 2 == 1
 
 
-def t5_numpy_baseline(input_ids: np.ndarray, rng: np.random.Generator, sentinel_start_id: int, eos_id: int):
+def t5_numpy_baseline(
+    input_ids: np.ndarray,
+    rng: np.random.Generator,
+    sentinel_start_id: int,
+    eos_id: int,
+):
     batch, length = input_ids.shape
-    mask = np.stack([numpy_noise_mask(rng, length) for _ in range(batch)])      # per example, as the Flax collator
+    mask = np.stack(
+        [numpy_noise_mask(rng, length) for _ in range(batch)]
+    )  # per example, as the Flax collator
 
     def sentinel_ids(m: np.ndarray) -> np.ndarray:
         starts = m & ~np.pad(m[:, :-1], ((0, 0), (1, 0)))
         ids = np.where(starts, np.cumsum(starts, axis=-1), 0)
-        return np.where(ids != 0, sentinel_start_id + 1 - ids, 0) - (m & ~starts)  # -1 marks tokens to drop
+        return np.where(ids != 0, sentinel_start_id + 1 - ids, 0) - (
+            m & ~starts
+        )  # -1 marks tokens to drop
 
     def fill(ids: np.ndarray, sentinels: np.ndarray) -> np.ndarray:
         filled = np.where(sentinels != 0, sentinels, ids)
@@ -47,8 +64,15 @@ def t5_numpy_baseline(input_ids: np.ndarray, rng: np.random.Generator, sentinel_
     return fill(input_ids, sentinel_ids(mask)), fill(input_ids, sentinel_ids(~mask))
 
 
-def spanbert_loop_baseline(input_ids: np.ndarray, word_starts: np.ndarray, rng: np.random.Generator, mask_id: int,
-                           vocab_size: int, probs: np.ndarray, ratio: float = 0.15):
+def spanbert_loop_baseline(
+    input_ids: np.ndarray,
+    word_starts: np.ndarray,
+    rng: np.random.Generator,
+    mask_id: int,
+    vocab_size: int,
+    probs: np.ndarray,
+    ratio: float = 0.15,
+):
     inputs, labels = input_ids.copy(), np.full_like(input_ids, -100)
     for b in range(input_ids.shape[0]):
         starts = np.flatnonzero(word_starts[b])
@@ -58,10 +82,10 @@ def spanbert_loop_baseline(input_ids: np.ndarray, word_starts: np.ndarray, rng: 
         count, tries = 0, 0
         while count < budget and tries < 10 * budget:
             tries += 1
-            length = rng.choice(len(probs), p=probs) + 1                    # one draw per span
+            length = rng.choice(len(probs), p=probs) + 1  # one draw per span
             anchor = rng.integers(len(starts))
             if masked[starts[anchor]]:
-                continue                                                    # redraw an anchor inside a span
+                continue  # redraw an anchor inside a span
             last = min(anchor + length, len(starts)) - 1
             s, e = starts[anchor], ends[last]
             if count + (e - s) > budget:

@@ -13,6 +13,7 @@ docs/assets/generated/ernie_continual.{json,svg}.
 
     .venv/bin/python -m experiments.ernie_continual [--steps-per-task N] [--out DIR]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,20 +24,34 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from snippets.ernie.continual_multitask import ContinualMultiTaskSchedule, TaskEmbedding, joint_schedule, sequential_schedule
+from snippets.ernie.continual_multitask import (
+    ContinualMultiTaskSchedule,
+    TaskEmbedding,
+    joint_schedule,
+    sequential_schedule,
+)
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "assets" / "generated"
 VOCAB, LENGTH, HIDDEN = 16, 10, 12
-TASKS = ["contains token 0", "more small tokens than large", "first token < last token"]
+TASKS = [
+    "contains token 0",
+    "more small tokens than large",
+    "first token < last token",
+]
 
 
-def make_data(n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+def make_data(
+    n: int, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
     x = torch.randint(0, VOCAB, (n, LENGTH), generator=generator)
-    labels = torch.stack([
-        (x == 0).any(1),
-        (x < VOCAB // 2).sum(1) > LENGTH // 2,
-        x[:, 0] < x[:, -1],
-    ], dim=1).long()                                                   # [n, task]
+    labels = torch.stack(
+        [
+            (x == 0).any(1),
+            (x < VOCAB // 2).sum(1) > LENGTH // 2,
+            x[:, 0] < x[:, -1],
+        ],
+        dim=1,
+    ).long()  # [n, task]
     return x, labels
 
 
@@ -51,11 +66,20 @@ class SharedEncoder(nn.Module):
 
     def forward(self, x: torch.Tensor, task: int) -> torch.Tensor:
         h = self.task_embedding(self.tokens(x) + self.positions.weight, task)
-        pooled = torch.cat([h.mean(1), h[:, 0] - h[:, -1]], dim=-1)   # mean and an end-to-end contrast
+        pooled = torch.cat(
+            [h.mean(1), h[:, 0] - h[:, -1]], dim=-1
+        )  # mean and an end-to-end contrast
         return self.heads[task](self.mlp(pooled))
 
 
-def train(schedule: torch.Tensor, *, seed: int, eval_every: int, batch_size: int = 64, lr: float = 0.02) -> dict:
+def train(
+    schedule: torch.Tensor,
+    *,
+    seed: int,
+    eval_every: int,
+    batch_size: int = 64,
+    lr: float = 0.02,
+) -> dict:
     g = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     model = SharedEncoder()
@@ -72,9 +96,18 @@ def train(schedule: torch.Tensor, *, seed: int, eval_every: int, batch_size: int
         if (step + 1) % eval_every == 0 or step + 1 == len(schedule):
             with torch.no_grad():
                 for t in range(len(TASKS)):
-                    curves[t].append(float((model(eval_x, t).argmax(-1) == eval_y[:, t]).float().mean()))
+                    curves[t].append(
+                        float(
+                            (model(eval_x, t).argmax(-1) == eval_y[:, t])
+                            .float()
+                            .mean()
+                        )
+                    )
             checkpoints.append(step + 1)
-    return {"steps": checkpoints, "accuracy": {TASKS[t]: c for t, c in curves.items()}}
+    return {
+        "steps": checkpoints,
+        "accuracy": {TASKS[t]: c for t, c in curves.items()},
+    }
 
 
 def run(steps_per_task: int = 1500, seed: int = 0) -> dict:
@@ -82,23 +115,31 @@ def run(steps_per_task: int = 1500, seed: int = 0) -> dict:
     n = len(TASKS)
     schedules = {
         "sequential": sequential_schedule(n, steps_per_task),
-        "continual multi-task (ERNIE 2.0)": ContinualMultiTaskSchedule(TASKS, steps_per_task, generator=g).steps(),
+        "continual multi-task (ERNIE 2.0)": ContinualMultiTaskSchedule(
+            TASKS, steps_per_task, generator=g
+        ).steps(),
         "joint multi-task": joint_schedule(n, steps_per_task, generator=g),
     }
     eval_every = max(steps_per_task // 20, 1)
     return {
-        "tasks": TASKS, "steps_per_task": steps_per_task, "seed": seed,
+        "tasks": TASKS,
+        "steps_per_task": steps_per_task,
+        "seed": seed,
         "stage_boundaries": [steps_per_task * k for k in range(1, n)],
-        "runs": {name: train(s, seed=seed, eval_every=eval_every) for name, s in schedules.items()},
+        "runs": {
+            name: train(s, seed=seed, eval_every=eval_every)
+            for name, s in schedules.items()
+        },
     }
 
 
 def plot(results: dict, path: Path) -> None:
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    plt.rcParams["svg.hashsalt"] = "ernie-continual"    # deterministic SVG ids
+    plt.rcParams["svg.hashsalt"] = "ernie-continual"  # deterministic SVG ids
     runs = results["runs"]
     fig, axes = plt.subplots(1, len(runs), figsize=(12, 3.4), sharey=True)
     for ax, (name, run_) in zip(axes, runs.items()):
@@ -126,11 +167,18 @@ def main(argv: list[str] | None = None) -> None:
     results = run(args.steps_per_task, args.seed)
     results["seconds"] = round(time.perf_counter() - start, 1)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "ernie_continual.json").write_text(json.dumps(results, indent=1) + "\n")
+    (args.out / "ernie_continual.json").write_text(
+        json.dumps(results, indent=1) + "\n"
+    )
     plot(results, args.out / "ernie_continual.svg")
     for name, r in results["runs"].items():
-        print(f"{name:34} final accuracy: " + ", ".join(f"{acc[-1]:.3f}" for acc in r["accuracy"].values()))
-    print(f"wrote {args.out}/ernie_continual.json and .svg in {results['seconds']} s")
+        print(
+            f"{name:34} final accuracy: "
+            + ", ".join(f"{acc[-1]:.3f}" for acc in r["accuracy"].values())
+        )
+    print(
+        f"wrote {args.out}/ernie_continual.json and .svg in {results['seconds']} s"
+    )
 
 
 if __name__ == "__main__":

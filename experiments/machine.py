@@ -1,4 +1,5 @@
 """What machine a measurement ran on: CPU model, cores, torch version, date."""
+
 from __future__ import annotations
 
 import datetime
@@ -12,7 +13,11 @@ def machine_info() -> dict:
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+            cpu = next(
+                line.split(":", 1)[1].strip()
+                for line in f
+                if line.startswith("model name")
+            )
     except (OSError, StopIteration):
         pass
     return {
@@ -20,7 +25,9 @@ def machine_info() -> dict:
         "cores": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "torch": torch.__version__,
-        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "cuda": torch.cuda.get_device_name(0)
+        if torch.cuda.is_available()
+        else None,
         "python": platform.python_version(),
         "date": datetime.date.today().isoformat(),
     }

@@ -7,25 +7,26 @@
 
 Any problem in refs/ or an unknown citation stops the build with the file, the line and the reason.
 """
+
 from __future__ import annotations
 
 import html
 import logging
 import re
-
 from pathlib import Path
 
 import jieba
 import pathspec
-
-# Material's search segments Chinese with jieba at build time; its start-up chatter is not a build
-# message. Terms are left to jieba's own dictionary on purpose: the browser splits a query such as
-# 知识蒸馏 into 知识 / 蒸馏, so the index must hold those pieces, not one custom token.
-jieba.setLogLevel(logging.WARNING)
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 
-from snippets.refs import Bibliography, BibError, Entry, load, replace_citations
+from citations.bib import BibError, Bibliography, Entry, load, replace_citations
+
+# Material's search segments Chinese with jieba at build time; its start-up
+# chatter is not a build message. Terms are left to jieba's own dictionary on
+# purpose: the browser splits a query such as 知识蒸馏 into 知识 / 蒸馏, so the
+# index must hold those pieces, not one custom token.
+jieba.setLogLevel(logging.WARNING)
 
 log = logging.getLogger("mkdocs.hooks.bibliography")
 BIB: Bibliography | None = None
@@ -38,7 +39,9 @@ MAX_NAV_PAPERS = 24
 
 def _bib() -> Bibliography:
     if BIB is None:
-        raise PluginError("bibliography hook: refs/ was not loaded (on_config did not run)")
+        raise PluginError(
+            "bibliography hook: refs/ was not loaded (on_config did not run)"
+        )
     return BIB
 
 
@@ -49,15 +52,29 @@ def on_config(config):
     except BibError as err:
         raise PluginError(f"refs/: {err}") from err
     config.nav = [_expand(item) for item in config.nav or []]
-    hidden = [p.page for cid in BIB.categories for p in _crowded(cid) if p.page != f"{cid}/index.md"]
-    if hidden:   # in the site, linked from the overview, deliberately not in the navigation
-        lines = [*(config.not_in_nav.patterns if config.not_in_nav else []), *(f"/{page}" for page in hidden)]
-        config.not_in_nav = pathspec.gitignore.GitIgnoreSpec.from_lines([str(getattr(l, "pattern", l)) for l in lines])
+    hidden = [
+        p.page
+        for cid in BIB.categories
+        for p in _crowded(cid)
+        if p.page != f"{cid}/index.md"
+    ]
+    if (
+        hidden
+    ):  # in the site, linked from the overview, deliberately not in the navigation
+        lines = [
+            *(config.not_in_nav.patterns if config.not_in_nav else []),
+            *(f"/{page}" for page in hidden),
+        ]
+        config.not_in_nav = pathspec.gitignore.GitIgnoreSpec.from_lines(
+            [str(getattr(l, "pattern", l)) for l in lines]
+        )
     return config
 
 
 def _category_papers(category: str) -> list:
-    return [p for p in _bib().papers.values() if p.page and p.categories[0] == category]
+    return [
+        p for p in _bib().papers.values() if p.page and p.categories[0] == category
+    ]
 
 
 def _crowded(category: str) -> list:
@@ -69,26 +86,45 @@ def _expand(item):
     """`- Architecture: architecture/index.md` becomes a section: the overview, then its papers."""
     if not isinstance(item, dict) or len(item) != 1:
         return item
-    (title, target), = item.items()
-    if target == "notebooks/index.md":       # every paper's notebooks, in papers.toml order
-        return {title: [target, *(nb for p in _bib().papers.values() for nb in p.notebooks)]}
-    category = target.split("/")[0] if isinstance(target, str) and target.endswith("/index.md") else None
+    ((title, target),) = item.items()
+    if (
+        target == "notebooks/index.md"
+    ):  # every paper's notebooks, in papers.toml order
+        return {
+            title: [
+                target,
+                *(nb for p in _bib().papers.values() for nb in p.notebooks),
+            ]
+        }
+    category = (
+        target.split("/")[0]
+        if isinstance(target, str) and target.endswith("/index.md")
+        else None
+    )
     if category not in _bib().categories:
         return item
     if _crowded(category):
         return item
-    return {title: [target, *({p.name: p.page} for p in _category_papers(category))]}
+    return {
+        title: [target, *({p.name: p.page} for p in _category_papers(category))]
+    }
 
 
 def on_files(files: Files, config) -> Files:
     bib = _bib()
     files.append(File.generated(config, "bib/all.bib", content=bib.bibtex()))
     for cid in bib.categories:
-        files.append(File.generated(config, f"bib/{cid}.bib", content=bib.bibtex(bib.keys_in(cid))))
+        files.append(
+            File.generated(
+                config, f"bib/{cid}.bib", content=bib.bibtex(bib.keys_in(cid))
+            )
+        )
     for paper in bib.papers.values():
         for path in filter(None, (paper.page, *paper.notebooks)):
             if files.get_file_from_path(path) is None:
-                raise PluginError(f"refs/papers.toml: paper {paper.key!r} names {path!r}, which is not in docs/")
+                raise PluginError(
+                    f"refs/papers.toml: paper {paper.key!r} names {path!r}, which is not in docs/"
+                )
     return files
 
 
@@ -98,11 +134,16 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
 
     def cite(keys: list[str]) -> str:
         cited.extend(k for k in keys if k not in cited)
-        links = "; ".join(f'<a href="#ref-{k}">{html.escape(bib.entries[k].label)}</a>' for k in keys)
+        links = "; ".join(
+            f'<a href="#ref-{k}">{html.escape(bib.entries[k].label)}</a>'
+            for k in keys
+        )
         return f'<span class="citation">({links})</span>'
 
     try:
-        markdown = replace_citations(markdown, cite, bib.entries, source=f"docs/{page.file.src_uri}")
+        markdown = replace_citations(
+            markdown, cite, bib.entries, source=f"docs/{page.file.src_uri}"
+        )
     except BibError as err:
         raise PluginError(str(err)) from err
 
@@ -111,13 +152,19 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
         markdown += _category_listing(bib, category, page)
     paper = bib.paper_for_page(page.file.src_uri)
     if paper:
-        markdown = _with_terms(markdown, paper.terms_zh) + _paper_footer(bib, paper, page)
-        page.meta.setdefault("search", {}).setdefault("boost", 2)   # a paper page beats an overview that mentions it
+        markdown = _with_terms(markdown, paper.terms_zh) + _paper_footer(
+            bib, paper, page
+        )
+        page.meta.setdefault("search", {}).setdefault(
+            "boost", 2
+        )  # a paper page beats an overview that mentions it
     if BIBLIOGRAPHY_MARKER in markdown:
         markdown = markdown.replace(BIBLIOGRAPHY_MARKER, _bibliography(bib, page))
     if cited:
         items = "\n".join(_reference_item(bib.entries[k]) for k in cited)
-        markdown += f'\n\n## References\n\n<ol class="references">\n{items}\n</ol>\n'
+        markdown += (
+            f'\n\n## References\n\n<ol class="references">\n{items}\n</ol>\n'
+        )
     return markdown
 
 
@@ -151,13 +198,20 @@ def _paper_footer(bib: Bibliography, paper, page) -> str:
     if paper.tests or paper.notebooks:
         parts.append("\n\n## Try it\n")
     if paper.tests:
-        parts.append("\nRun this paper's tests (after `make test` has set up `.venv`):\n\n"
-                     + _code_block(f".venv/bin/python -m pytest {paper.tests} -q", "bash"))
+        parts.append(
+            "\nRun this paper's tests (after `make test` has set up `.venv`):\n\n"
+            + _code_block(f".venv/bin/python -m pytest {paper.tests} -q", "bash")
+        )
     for notebook in paper.notebooks:
         ipynb = notebook.removesuffix(".py") + ".ipynb"
-        parts.append(f"\n- Notebook: [{notebook.split('/')[-1].removesuffix('.py')}]({_rel(page, notebook)}), "
-                     f"executed at build time ([download `.ipynb`]({_rel(page, ipynb)}))\n")
-    downloads = ", ".join(f"[{bib.categories[c].title}]({_rel(page, f'bib/{c}.bib')})" for c in paper.categories)
+        parts.append(
+            f"\n- Notebook: [{notebook.split('/')[-1].removesuffix('.py')}]({_rel(page, notebook)}), "
+            f"executed at build time ([download `.ipynb`]({_rel(page, ipynb)}))\n"
+        )
+    downloads = ", ".join(
+        f"[{bib.categories[c].title}]({_rel(page, f'bib/{c}.bib')})"
+        for c in paper.categories
+    )
     parts.append(
         "\n\n## Cite\n\n"
         + _code_block(bib.entries[paper.key].to_bibtex(), "bibtex")
@@ -167,11 +221,21 @@ def _paper_footer(bib: Bibliography, paper, page) -> str:
 
 
 def _category_listing(bib: Bibliography, category: str, page) -> str:
-    rows = ["\n\n## Papers in this category\n", "| Paper | Year | What it changes relative to BERT |", "|---|---|---|"]
+    rows = [
+        "\n\n## Papers in this category\n",
+        "| Paper | Year | What it changes relative to BERT |",
+        "|---|---|---|",
+    ]
     for key in bib.keys_in(category):
         paper = bib.papers[key]
-        name = f"[{paper.name}]({_rel(page, paper.page)})" if paper.page else paper.name
-        rows.append(f"| {name} | {bib.entries[key].year} | {html.escape(paper.changes)} |")
+        name = (
+            f"[{paper.name}]({_rel(page, paper.page)})"
+            if paper.page
+            else paper.name
+        )
+        rows.append(
+            f"| {name} | {bib.entries[key].year} | {html.escape(paper.changes)} |"
+        )
     return "\n".join(rows) + "\n"
 
 
@@ -188,14 +252,24 @@ def _reference_item(entry: Entry) -> str:
 
 
 def _bibliography(bib: Bibliography, page) -> str:
-    out = [f"Download everything as [`all.bib`]({_rel(page, 'bib/all.bib')}) ({len(bib.entries)} entries), or one category:\n"]
+    out = [
+        f"Download everything as [`all.bib`]({_rel(page, 'bib/all.bib')}) ({len(bib.entries)} entries), or one category:\n"
+    ]
     for cid, cat in bib.categories.items():
-        out.append(f"- [{cat.title} ({cat.title_zh})]({_rel(page, f'bib/{cid}.bib')}): {len(bib.keys_in(cid))} entries")
+        out.append(
+            f"- [{cat.title} ({cat.title_zh})]({_rel(page, f'bib/{cid}.bib')}): {len(bib.keys_in(cid))} entries"
+        )
     for cid, cat in bib.categories.items():
         out.append(f"\n## {cat.title}\n")
         for key in bib.keys_in(cid):
             paper, entry = bib.papers[key], bib.entries[key]
-            name = f"[{paper.name}]({_rel(page, paper.page)})" if paper.page else paper.name
-            out.append(f"\n### {html.escape(paper.name)} {{ #{cid}-{key} }}\n\n{name}: {html.escape(entry.title)} ({html.escape(entry.label)})\n")
+            name = (
+                f"[{paper.name}]({_rel(page, paper.page)})"
+                if paper.page
+                else paper.name
+            )
+            out.append(
+                f"\n### {html.escape(paper.name)} {{ #{cid}-{key} }}\n\n{name}: {html.escape(entry.title)} ({html.escape(entry.label)})\n"
+            )
             out.append(_code_block(entry.to_bibtex(), "bibtex"))
     return "\n".join(out)

@@ -5,13 +5,16 @@ Of the positions chosen for prediction, 80% are replaced by [MASK], 10% by a ran
 masking, SpanBERT and ERNIE differ only in *which* positions are chosen and whether the
 replacement is decided per token or per unit (span, word, phrase, entity).
 """
+
 from __future__ import annotations
 
 import torch
 
 from snippets._checks import check_positive_int, check_probability
 
-IGNORE_INDEX = -100  # the label value PyTorch's cross_entropy (and transformers) skip
+IGNORE_INDEX = (
+    -100
+)  # the label value PyTorch's cross_entropy (and transformers) skip
 
 
 # --8<-- [start:core]
@@ -36,34 +39,62 @@ def bert_replace(
     """
     check_positive_int(vocab_size, "vocab_size")
     if not 0 <= mask_token_id < vocab_size:
-        raise ValueError(f"mask_token_id must be in [0, vocab_size={vocab_size}), got {mask_token_id}")
+        raise ValueError(
+            f"mask_token_id must be in [0, vocab_size={vocab_size}), got {mask_token_id}"
+        )
     check_probability(mask_replace_prob, "mask_replace_prob", low_open=False)
     check_probability(random_replace_prob, "random_replace_prob", low_open=False)
     if mask_replace_prob + random_replace_prob > 1:
-        raise ValueError(f"mask_replace_prob + random_replace_prob must be <= 1, got {mask_replace_prob + random_replace_prob}")
+        raise ValueError(
+            f"mask_replace_prob + random_replace_prob must be <= 1, got {mask_replace_prob + random_replace_prob}"
+        )
     labels = torch.where(selected, input_ids, IGNORE_INDEX)
     if uniform is not None:
         u = uniform
     elif group_ids is None:
-        u = torch.rand(input_ids.shape, generator=generator, device=input_ids.device)
+        u = torch.rand(
+            input_ids.shape, generator=generator, device=input_ids.device
+        )
     else:
         # one uniform per (row, group), gathered back to every token of the group
-        draws = torch.rand((input_ids.shape[0], int(group_ids.max()) + 1), generator=generator, device=input_ids.device)
+        draws = torch.rand(
+            (input_ids.shape[0], int(group_ids.max()) + 1),
+            generator=generator,
+            device=input_ids.device,
+        )
         u = draws.gather(1, group_ids)
-    inputs = input_ids.masked_fill(selected & (u < mask_replace_prob), mask_token_id)
-    to_random = selected & (u >= mask_replace_prob) & (u < mask_replace_prob + random_replace_prob)
+    inputs = input_ids.masked_fill(
+        selected & (u < mask_replace_prob), mask_token_id
+    )
+    to_random = (
+        selected
+        & (u >= mask_replace_prob)
+        & (u < mask_replace_prob + random_replace_prob)
+    )
     # draw random tokens only where they are used (about 1.5% of a batch), not for every position
     where = to_random.nonzero(as_tuple=True)
-    inputs[where] = torch.randint(vocab_size, (where[0].numel(),), generator=generator, device=input_ids.device,
-                                  dtype=input_ids.dtype)
+    inputs[where] = torch.randint(
+        vocab_size,
+        (where[0].numel(),),
+        generator=generator,
+        device=input_ids.device,
+        dtype=input_ids.dtype,
+    )
     return inputs, labels
+
+
 # --8<-- [end:core]
 
 
 # --8<-- [start:units]
-def word_spans(word_starts: torch.Tensor, valid: torch.Tensor, length_probs: torch.Tensor, *,
-               random_offset: bool = False, generator: torch.Generator | None = None
-               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def word_spans(
+    word_starts: torch.Tensor,
+    valid: torch.Tensor,
+    length_probs: torch.Tensor,
+    *,
+    random_offset: bool = False,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Cut each row's words into consecutive spans of i.i.d. lengths ℓ ~ `length_probs` (index 0: ℓ = 1).
 
     A word starts where `word_starts` says, or where a run of `valid` tokens begins. With
@@ -76,23 +107,40 @@ def word_spans(word_starts: torch.Tensor, valid: torch.Tensor, length_probs: tor
     device = valid.device
     prev_valid = torch.nn.functional.pad(valid[:, :-1], (1, 0), value=False)
     starts = valid & (word_starts | ~prev_valid)
-    word_id = (starts.long().cumsum(1) - 1).clamp(min=0)                              # [B, L]
-    n_words = starts.sum(1, keepdim=True)                                             # [B, 1]
+    word_id = (starts.long().cumsum(1) - 1).clamp(min=0)  # [B, L]
+    n_words = starts.sum(1, keepdim=True)  # [B, 1]
     max_len = length_probs.numel()
-    S = L + 1                                                                         # enough spans to cover L words
-    lengths = torch.multinomial(length_probs.to(device).expand(B, -1), S, replacement=True, generator=generator) + 1
-    offset = torch.randint(max_len, (B, 1), generator=generator, device=device) if random_offset else \
-        torch.zeros(B, 1, dtype=torch.long, device=device)
-    end = lengths.cumsum(1) - offset                                                  # exclusive end word per span
+    S = L + 1  # enough spans to cover L words
+    lengths = (
+        torch.multinomial(
+            length_probs.to(device).expand(B, -1),
+            S,
+            replacement=True,
+            generator=generator,
+        )
+        + 1
+    )
+    offset = (
+        torch.randint(max_len, (B, 1), generator=generator, device=device)
+        if random_offset
+        else torch.zeros(B, 1, dtype=torch.long, device=device)
+    )
+    end = lengths.cumsum(1) - offset  # exclusive end word per span
     begin = end - lengths
-    span_of_token = torch.searchsorted(end, word_id, right=True)                     # [B, L]
+    span_of_token = torch.searchsorted(end, word_id, right=True)  # [B, L]
     span_words = (torch.minimum(end, n_words) - begin.clamp(min=0)).clamp(min=0)
     complete = (begin >= 0) & (end <= n_words)
     return span_of_token, span_words, complete
 
 
-def choose_within_budget(unit_of_token: torch.Tensor, valid: torch.Tensor, budget: torch.Tensor, *,
-                         eligible: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+def choose_within_budget(
+    unit_of_token: torch.Tensor,
+    valid: torch.Tensor,
+    budget: torch.Tensor,
+    *,
+    eligible: torch.Tensor | None = None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """Put each row's units (spans, n-grams, words, entities) in a random order and choose the longest
     prefix whose token count fits `budget` [B]. Units are taken whole or not at all.
 
@@ -100,12 +148,18 @@ def choose_within_budget(unit_of_token: torch.Tensor, valid: torch.Tensor, budge
     """
     B = valid.shape[0]
     U = int(unit_of_token.max()) + 1 if unit_of_token.numel() else 1
-    size = torch.zeros(B, U, dtype=torch.long, device=valid.device).scatter_add_(1, unit_of_token, valid.long())
+    size = torch.zeros(B, U, dtype=torch.long, device=valid.device).scatter_add_(
+        1, unit_of_token, valid.long()
+    )
     ok = size > 0 if eligible is None else (size > 0) & eligible[:, :U]
-    priority = torch.rand(B, U, generator=generator, device=valid.device).masked_fill(~ok, 2.0)
+    priority = torch.rand(
+        B, U, generator=generator, device=valid.device
+    ).masked_fill(~ok, 2.0)
     order = priority.argsort(1)
     fits = size.gather(1, order).cumsum(1) <= budget[:, None]
     return torch.zeros_like(fits).scatter_(1, order, fits) & ok
+
+
 # --8<-- [end:units]
 
 

@@ -1,4 +1,5 @@
 """Helpers shared by the tests (importable because pyproject adds tests/ to pythonpath)."""
+
 from __future__ import annotations
 
 import os
@@ -17,12 +18,16 @@ def mkdocs_build(config_file: Path, site_dir: Path) -> subprocess.CompletedProce
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
     return subprocess.run(
         [*MKDOCS, "build", "--strict", "-f", str(config_file), "-d", str(site_dir)],
-        capture_output=True, text=True, env=env, cwd=config_file.parent,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=config_file.parent,
     )
 
 
-
-def word_batch(B: int, L: int, *, word_start_rate: float, seed: int = 0, vocab_size: int = 1000):
+def word_batch(
+    B: int, L: int, *, word_start_rate: float, seed: int = 0, vocab_size: int = 1000
+):
     """Random token ids (>= 5, clear of the special ids), random word starts, and a [CLS] ... [SEP] ... [SEP]
     special-tokens mask; returns (ids, word_starts, special, generator) for the masking tests."""
     import torch

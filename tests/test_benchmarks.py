@@ -1,14 +1,19 @@
 """Smoke test of the benchmark command: it runs end to end at tiny sizes and reports every comparison.
 It asserts no timing: benchmarks are not tests."""
+
 import json
 
-from helpers import ROOT
-
 from benchmarks.__main__ import BENCHES, main
+from helpers import ROOT
 
 EXPECTED_KEYS = {
     "xlnet": {"speedup", "memory_bytes"},
-    "roberta": {"with_special_tokens_mask", "without_special_tokens_mask", "ours_over_floor", "peer_over_floor"},
+    "roberta": {
+        "with_special_tokens_mask",
+        "without_special_tokens_mask",
+        "ours_over_floor",
+        "peer_over_floor",
+    },
     "t5": {"speedup"},
     "spanbert": {"speedup"},
     "distillation": {"speedup", "memory_ratio"},

@@ -1,4 +1,5 @@
 """The BibTeX pipeline: parsing, validation with useful messages, rendering and the CLI."""
+
 from __future__ import annotations
 
 import subprocess
@@ -7,8 +8,14 @@ import sys
 import bibtexparser
 import pytest
 
-from snippets import cite
-from snippets.refs import REFS_DIR, BibError, load, parse_bib_file, replace_citations
+from citations import cite
+from citations.bib import (
+    REFS_DIR,
+    BibError,
+    load,
+    parse_bib_file,
+    replace_citations,
+)
 
 GOOD = """@article{good2020,
   title = {A {Good} Title},
@@ -38,11 +45,19 @@ def test_every_surveyed_paper_has_its_venue_entry_and_arxiv_id():
     bib = load()
     for key, (entry_type, year, eprint) in SURVEYED.items():
         entry = bib.entries[key]
-        assert (entry.entry_type, entry.fields["year"], entry.arxiv) == (entry_type, year, eprint), key
+        assert (entry.entry_type, entry.fields["year"], entry.arxiv) == (
+            entry_type,
+            year,
+            eprint,
+        ), key
     assert "NeurIPS" in bib.entries["yang2019xlnet"].venue
     assert "ICLR" in bib.entries["lan2020albert"].venue
-    assert bib.entries["joshi2020spanbert"].venue.startswith("Transactions of the Association for Computational Linguistics")
-    assert bib.entries["raffel2020t5"].venue == "Journal of Machine Learning Research"
+    assert bib.entries["joshi2020spanbert"].venue.startswith(
+        "Transactions of the Association for Computational Linguistics"
+    )
+    assert (
+        bib.entries["raffel2020t5"].venue == "Journal of Machine Learning Research"
+    )
     assert "AAAI" in bib.entries["sun2020ernie2"].venue
     assert "NAACL" in bib.entries["devlin2019bert"].venue
 
@@ -68,7 +83,9 @@ def test_to_bibtex_round_trips_through_bibtexparser():
     assert not reparsed.failed_blocks
     assert [e.key for e in reparsed.entries] == list(bib.entries)
     for entry in reparsed.entries:
-        assert {k.lower(): f.value for k, f in entry.fields_dict.items()} == bib.entries[entry.key].fields
+        assert {
+            k.lower(): f.value for k, f in entry.fields_dict.items()
+        } == bib.entries[entry.key].fields
 
 
 def test_label_is_author_year():
@@ -82,7 +99,8 @@ def _refs(tmp_path, bib_text: str, extra_papers: str = "") -> tuple:
     (d / "bad.bib").write_text(bib_text)
     keys = [e.key for e in bibtexparser.parse_string(bib_text).entries]
     meta = '[categories.c]\ntitle = "C"\ntitle_zh = "丙"\n' + "".join(
-        f'[papers.{k}]\nname = "{k}"\ncategories = ["c"]\nchanges = "x"\n' for k in dict.fromkeys(keys)
+        f'[papers.{k}]\nname = "{k}"\ncategories = ["c"]\nchanges = "x"\n'
+        for k in dict.fromkeys(keys)
     )
     (d / "papers.toml").write_text(meta + extra_papers)
     return d, d / "bad.bib"
@@ -91,19 +109,45 @@ def _refs(tmp_path, bib_text: str, extra_papers: str = "") -> tuple:
 @pytest.mark.parametrize(
     "text, line, reason",
     [
-        (GOOD + "\n@article{broken,\n  title = {unbalanced,\n  year = 2020\n", 10, "does not parse"),
+        (
+            GOOD + "\n@article{broken,\n  title = {unbalanced,\n  year = 2020\n",
+            10,
+            "does not parse",
+        ),
         (GOOD + "\n" + GOOD, 10, "duplicate key 'good2020'"),
-        (GOOD.replace("  journal = {Journal of Tests},\n", ""), 1, "missing required field(s) journal for @article"),
-        (GOOD.replace("author = {Doe, Jane and Roe, Richard},", ""), 1, "missing required field(s) author"),
+        (
+            GOOD.replace("  journal = {Journal of Tests},\n", ""),
+            1,
+            "missing required field(s) journal for @article",
+        ),
+        (
+            GOOD.replace("author = {Doe, Jane and Roe, Richard},", ""),
+            1,
+            "missing required field(s) author",
+        ),
         (GOOD.replace("@article", "@inproceedings"), 1, "booktitle"),
         (GOOD.replace("2001.00001", "2013.00001"), 1, "not a well-formed arXiv id"),
-        (GOOD.replace("2001.00001", "arXiv:2001.00001"), 1, "not a well-formed arXiv id"),
+        (
+            GOOD.replace("2001.00001", "arXiv:2001.00001"),
+            1,
+            "not a well-formed arXiv id",
+        ),
         (GOOD.replace("  archiveprefix = {arXiv}\n", ""), 1, "archiveprefix"),
         (GOOD.replace("@article", "@inprocedings"), 1, "unsupported entry type"),
         (GOOD.replace("{2020}", "{circa 2020}"), 1, "year must be four digits"),
     ],
-    ids=["unparsable", "duplicate", "no-journal", "no-author", "no-booktitle", "bad-month", "prefixed-eprint",
-         "no-archiveprefix", "typo-type", "bad-year"],
+    ids=[
+        "unparsable",
+        "duplicate",
+        "no-journal",
+        "no-author",
+        "no-booktitle",
+        "bad-month",
+        "prefixed-eprint",
+        "no-archiveprefix",
+        "typo-type",
+        "bad-year",
+    ],
 )
 def test_bad_bib_fails_with_file_line_and_reason(tmp_path, text, line, reason):
     refs, path = _refs(tmp_path, text)
@@ -117,18 +161,32 @@ def test_bad_bib_fails_with_file_line_and_reason(tmp_path, text, line, reason):
 def test_duplicate_key_across_files_names_both_places(tmp_path):
     refs, path = _refs(tmp_path, GOOD)
     (refs / "other.bib").write_text("\n\n" + GOOD)
-    with pytest.raises(BibError, match=r"other\.bib:3: duplicate key 'good2020' \(first defined at .*bad\.bib:1\)"):
+    with pytest.raises(
+        BibError,
+        match=r"other\.bib:3: duplicate key 'good2020' \(first defined at .*bad\.bib:1\)",
+    ):
         load(refs)
 
 
 def test_metadata_must_match_the_bib(tmp_path):
-    refs, _ = _refs(tmp_path, GOOD, '[papers.ghost2021]\nname = "G"\ncategories = ["c"]\nchanges = "x"\n')
+    refs, _ = _refs(
+        tmp_path,
+        GOOD,
+        '[papers.ghost2021]\nname = "G"\ncategories = ["c"]\nchanges = "x"\n',
+    )
     with pytest.raises(BibError, match="paper 'ghost2021': no BibTeX entry"):
         load(refs)
-    (refs / "papers.toml").write_text('[categories.c]\ntitle = "C"\ntitle_zh = "丙"\n')
-    with pytest.raises(BibError, match=r"bad\.bib:1: entry 'good2020' has no \[papers.good2020\] record"):
+    (refs / "papers.toml").write_text(
+        '[categories.c]\ntitle = "C"\ntitle_zh = "丙"\n'
+    )
+    with pytest.raises(
+        BibError,
+        match=r"bad\.bib:1: entry 'good2020' has no \[papers.good2020\] record",
+    ):
         load(refs)
-    (refs / "papers.toml").write_text('[categories.c]\ntitle = "C"\ntitle_zh = "丙"\n[papers.good2020]\nname = "G"\ncategories = ["d"]\nchanges = "x"\n')
+    (refs / "papers.toml").write_text(
+        '[categories.c]\ntitle = "C"\ntitle_zh = "丙"\n[papers.good2020]\nname = "G"\ncategories = ["d"]\nchanges = "x"\n'
+    )
     with pytest.raises(BibError, match="must be a non-empty subset"):
         load(refs)
 
@@ -141,25 +199,44 @@ def test_single_file_parser_reports_good_entries():
 
 def test_citations_are_replaced_outside_code_and_unknown_keys_fail_with_the_line():
     md = "Intro [@a].\n\n```\n[@zzz] in a fence is code\n```\n\nInline `[@zzz]` too; and [@a; @b].\n"
-    out = replace_citations(md, lambda keys: "<" + ",".join(keys) + ">", {"a", "b"}, source="docs/x.md")
-    assert out == "Intro <a>.\n\n```\n[@zzz] in a fence is code\n```\n\nInline `[@zzz]` too; and <a,b>.\n"
-    with pytest.raises(BibError, match=r"docs/x\.md:3: citation to unknown key\(s\) nope"):
-        replace_citations("one\ntwo\nsee [@a; @nope]\n", str, {"a"}, source="docs/x.md")
+    out = replace_citations(
+        md, lambda keys: "<" + ",".join(keys) + ">", {"a", "b"}, source="docs/x.md"
+    )
+    assert (
+        out
+        == "Intro <a>.\n\n```\n[@zzz] in a fence is code\n```\n\nInline `[@zzz]` too; and <a,b>.\n"
+    )
+    with pytest.raises(
+        BibError, match=r"docs/x\.md:3: citation to unknown key\(s\) nope"
+    ):
+        replace_citations(
+            "one\ntwo\nsee [@a; @nope]\n", str, {"a"}, source="docs/x.md"
+        )
 
 
 def test_cli_prints_keys_categories_and_all(capsys):
     assert cite.main(["lan2020albert"]) == 0
     out = capsys.readouterr().out
-    assert [e.key for e in bibtexparser.parse_string(out).entries] == ["lan2020albert"]
+    assert [e.key for e in bibtexparser.parse_string(out).entries] == [
+        "lan2020albert"
+    ]
     assert cite.main(["--category", "compression"]) == 0
-    keys = {e.key for e in bibtexparser.parse_string(capsys.readouterr().out).entries}
+    keys = {
+        e.key for e in bibtexparser.parse_string(capsys.readouterr().out).entries
+    }
     assert keys == {"lan2020albert", "hinton2015distilling", "sanh2019distilbert"}
     assert cite.main(["--all"]) == 0
-    assert len(bibtexparser.parse_string(capsys.readouterr().out).entries) == len(load().entries)
+    assert len(bibtexparser.parse_string(capsys.readouterr().out).entries) == len(
+        load().entries
+    )
 
 
 def test_cli_rejects_unknown_keys_and_categories_with_a_clear_message():
-    run = lambda *args: subprocess.run([sys.executable, "-m", "snippets.cite", *args], capture_output=True, text=True)
+    run = lambda *args: subprocess.run(
+        [sys.executable, "-m", "citations.cite", *args],
+        capture_output=True,
+        text=True,
+    )
     result = run("lan2020albert", "nosuch2019")
     assert result.returncode == 2
     assert "unknown citation key(s): nosuch2019" in result.stderr
@@ -170,13 +247,19 @@ def test_cli_rejects_unknown_keys_and_categories_with_a_clear_message():
     assert run().returncode == 2
 
 
-@pytest.mark.parametrize("model, match", [
-    ('name = "M"\nglue = { value = 80.0, source = "T1" }\n', "split"),
-    ('name = "M"\nparams = { value = "1M" }\n', "non-empty source"),
-    ('name = "M"\nparams = { value = "1M", computed = "x", source = "T" }\n', "exactly one of value or computed"),
-    ('name = "M"\nspeed = { value = 1, source = "T" }\n', "unknown fact"),
-    ('params = { value = "1M", source = "T" }\n', "needs a name"),
-])
+@pytest.mark.parametrize(
+    "model, match",
+    [
+        ('name = "M"\nglue = { value = 80.0, source = "T1" }\n', "split"),
+        ('name = "M"\nparams = { value = "1M" }\n', "non-empty source"),
+        (
+            'name = "M"\nparams = { value = "1M", computed = "x", source = "T" }\n',
+            "exactly one of value or computed",
+        ),
+        ('name = "M"\nspeed = { value = 1, source = "T" }\n', "unknown fact"),
+        ('params = { value = "1M", source = "T" }\n', "needs a name"),
+    ],
+)
 def test_comparison_facts_must_be_sourced_and_well_formed(tmp_path, model, match):
     refs, _ = _refs(tmp_path, GOOD)
     with open(refs / "papers.toml", "a") as f:
@@ -187,4 +270,7 @@ def test_comparison_facts_must_be_sourced_and_well_formed(tmp_path, model, match
 
 def test_arxiv_dates_come_from_the_ids():
     bib = load()
-    assert bib.arxiv_date("lan2020albert") == "2019-09" and bib.arxiv_date("devlin2019bert") == "2018-10"
+    assert (
+        bib.arxiv_date("lan2020albert") == "2019-09"
+        and bib.arxiv_date("devlin2019bert") == "2018-10"
+    )

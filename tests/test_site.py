@@ -1,4 +1,5 @@
 """The site: strict build, generated downloads, privacy, escaping and build failures on bad refs."""
+
 from __future__ import annotations
 
 import json
@@ -8,10 +9,12 @@ from pathlib import Path
 
 import bibtexparser
 
+from citations.bib import load
 from helpers import ROOT, mkdocs_build
-from snippets.refs import load
 
-THIRD_PARTY = re.compile(r"fonts\.googleapis|fonts\.gstatic|cdn\.jsdelivr|unpkg\.com|polyfill\.io|cdnjs|googletagmanager")
+THIRD_PARTY = re.compile(
+    r"fonts\.googleapis|fonts\.gstatic|cdn\.jsdelivr|unpkg\.com|polyfill\.io|cdnjs|googletagmanager"
+)
 
 
 def test_strict_build_has_every_page_and_download(built_site):
@@ -19,18 +22,30 @@ def test_strict_build_has_every_page_and_download(built_site):
     assert (built_site / "index.html").is_file()
     for paper in bib.papers.values():
         if paper.page:
-            assert (built_site / paper.page.removesuffix(".md") / "index.html").is_file()
-    all_keys = {e.key for e in bibtexparser.parse_string((built_site / "bib/all.bib").read_text()).entries}
+            assert (
+                built_site / paper.page.removesuffix(".md") / "index.html"
+            ).is_file()
+    all_keys = {
+        e.key
+        for e in bibtexparser.parse_string(
+            (built_site / "bib/all.bib").read_text()
+        ).entries
+    }
     assert all_keys == set(bib.entries)
     for cid in bib.categories:
-        parsed = bibtexparser.parse_string((built_site / f"bib/{cid}.bib").read_text())
+        parsed = bibtexparser.parse_string(
+            (built_site / f"bib/{cid}.bib").read_text()
+        )
         assert [e.key for e in parsed.entries] == bib.keys_in(cid)
 
 
 def test_built_site_names_no_third_party_host(built_site):
     offenders = [
-        str(p.relative_to(built_site)) for p in built_site.rglob("*")
-        if p.is_file() and p.suffix in {".html", ".js", ".css", ".map", ".json"} and THIRD_PARTY.search(p.read_text(errors="ignore"))
+        str(p.relative_to(built_site))
+        for p in built_site.rglob("*")
+        if p.is_file()
+        and p.suffix in {".html", ".js", ".css", ".map", ".json"}
+        and THIRD_PARTY.search(p.read_text(errors="ignore"))
     ]
     assert offenders == []
     assert (built_site / "assets/katex/katex.min.js").is_file()
@@ -43,14 +58,21 @@ def test_paper_page_shows_its_entry_references_and_terms(built_site):
     assert '<a href="#ref-lan2020albert">Lan et al., 2020</a>' in html
     assert "参数共享" in html
     code = re.search(r'<h2 id="cite">.*?<code>(.*?)</code>', html, re.S).group(1)
-    text = re.sub(r"<[^>]+>", "", code).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    text = (
+        re.sub(r"<[^>]+>", "", code)
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+    )
     assert text.strip() == load().entries["lan2020albert"].to_bibtex().strip()
     # the embedded snippet is the tested file, not a copy
     assert "embedding_parameter_count" in html
 
 
 def test_chinese_terms_are_in_the_search_index_segmented(built_site):
-    index = json.loads((built_site / "search/search_index.json").read_text(encoding="utf-8"))
+    index = json.loads(
+        (built_site / "search/search_index.json").read_text(encoding="utf-8")
+    )
     assert index["config"]["lang"] == ["en", "zh"]
     page = next(d for d in index["docs"] if d["location"] == "architecture/albert/")
     # jieba segments Chinese with zero-width spaces, into the same pieces the browser makes of a query
@@ -96,18 +118,26 @@ def test_bib_fields_are_escaped_on_pages(tmp_path):
 
 
 def test_malformed_bib_fails_the_build_with_file_line_and_reason(tmp_path):
-    config = _mini_site(tmp_path, EVIL + "\n@article{broken,\n  title = {oops\n", "# Evil\n")
+    config = _mini_site(
+        tmp_path, EVIL + "\n@article{broken,\n  title = {oops\n", "# Evil\n"
+    )
     result = mkdocs_build(config, tmp_path / "site")
     assert result.returncode != 0
-    assert re.search(r"x\.bib:8: this block does not parse", result.stderr), result.stderr
+    assert re.search(r"x\.bib:8: this block does not parse", result.stderr), (
+        result.stderr
+    )
     assert "Traceback" not in result.stderr
 
 
 def test_unknown_citation_fails_the_build_with_page_and_line(tmp_path):
-    config = _mini_site(tmp_path, EVIL, "# Evil\n\nFine [@evil2020].\nBroken [@nobody2000].\n")
+    config = _mini_site(
+        tmp_path, EVIL, "# Evil\n\nFine [@evil2020].\nBroken [@nobody2000].\n"
+    )
     result = mkdocs_build(config, tmp_path / "site")
     assert result.returncode != 0
-    assert "docs/c/index.md:4: citation to unknown key(s) nobody2000" in result.stderr
+    assert (
+        "docs/c/index.md:4: citation to unknown key(s) nobody2000" in result.stderr
+    )
 
 
 def test_every_paper_page_embeds_each_of_its_snippet_files():
@@ -115,23 +145,36 @@ def test_every_paper_page_embeds_each_of_its_snippet_files():
         if paper.page:
             text = (ROOT / "docs" / paper.page).read_text(encoding="utf-8")
             for path in paper.snippets:
-                assert f'--8<-- "{path}' in text, f"{paper.page} does not embed {path}"
+                assert f'--8<-- "{path}' in text, (
+                    f"{paper.page} does not embed {path}"
+                )
 
 
 def test_computed_tables_come_from_the_snippets(built_site):
-    from snippets.albert.cross_layer_sharing import PAPER_CONFIGS, albert_parameter_count
+    from snippets.albert.cross_layer_sharing import (
+        PAPER_CONFIGS,
+        albert_parameter_count,
+    )
 
     html = (built_site / "architecture/albert/index.html").read_text()
     for name, (L, H, E, sharing, reported) in PAPER_CONFIGS.items():
         computed = f"{albert_parameter_count(30000, E, H, L, H // 64, 4 * H, sharing=sharing) / 1e6:,.1f}M"
-        assert re.search(rf"<td>{name}</td>.*?<td[^>]*>{re.escape(computed)}</td>\s*<td[^>]*>{reported}</td>", html, re.S), name
+        assert re.search(
+            rf"<td>{name}</td>.*?<td[^>]*>{re.escape(computed)}</td>\s*<td[^>]*>{reported}</td>",
+            html,
+            re.S,
+        ), name
     grid = (built_site / "architecture/xlnet/index.html").read_text()
     assert grid.count('class="blocked"') + grid.count('class="visible"') == 64
 
 
 def test_unknown_computed_block_fails_the_build(tmp_path):
-    config = _mini_site(tmp_path, EVIL, "# Evil\n\n<!-- computed:no-such-table -->\n")
-    text = config.read_text().replace("hooks/assets.py]", "hooks/assets.py, hooks/computed.py]")
+    config = _mini_site(
+        tmp_path, EVIL, "# Evil\n\n<!-- computed:no-such-table -->\n"
+    )
+    text = config.read_text().replace(
+        "hooks/assets.py]", "hooks/assets.py, hooks/computed.py]"
+    )
     config.write_text(text)
     result = mkdocs_build(config, tmp_path / "site")
     assert result.returncode != 0
@@ -143,24 +186,38 @@ def test_every_notebook_is_executed_rendered_and_downloadable(built_site):
         for notebook in paper.notebooks:
             stem = notebook.removesuffix(".py")
             html = (built_site / stem / "index.html").read_text()
-            assert "jp-OutputArea-output" in html, f"{notebook} has no executed output"
+            assert "jp-OutputArea-output" in html, (
+                f"{notebook} has no executed output"
+            )
             assert "Traceback" not in html
             ipynb = json.loads((built_site / f"{stem}.ipynb").read_text())
             assert ipynb["nbformat"] == 4 and ipynb["cells"]
         if paper.page and paper.notebooks:
-            page = (built_site / paper.page.removesuffix(".md") / "index.html").read_text()
-            assert f'{paper.notebooks[0].split("/")[-1].removesuffix(".py")}.ipynb' in page
+            page = (
+                built_site / paper.page.removesuffix(".md") / "index.html"
+            ).read_text()
+            assert (
+                f"{paper.notebooks[0].split('/')[-1].removesuffix('.py')}.ipynb"
+                in page
+            )
 
 
 def test_a_failing_notebook_breaks_the_build(tmp_path):
     config = _mini_site(tmp_path, EVIL, "# Evil\n")
     (tmp_path / "docs" / "notebooks").mkdir()
-    (tmp_path / "docs" / "notebooks" / "broken.py").write_text("# %%\nraise RuntimeError('snippet broke')\n")
+    (tmp_path / "docs" / "notebooks" / "broken.py").write_text(
+        "# %%\nraise RuntimeError('snippet broke')\n"
+    )
     text = config.read_text() + (
         "plugins:\n  - mkdocs-jupyter:\n      include: ['notebooks/*.py']\n      execute: true\n"
         "      allow_errors: false\n      cache: false\n"
     )
-    config.write_text(text.replace("nav: [{Home: index.md}, {C: c/index.md}]", "nav: [{Home: index.md}, {C: c/index.md}, notebooks/broken.py]"))
+    config.write_text(
+        text.replace(
+            "nav: [{Home: index.md}, {C: c/index.md}]",
+            "nav: [{Home: index.md}, {C: c/index.md}, notebooks/broken.py]",
+        )
+    )
     result = mkdocs_build(config, tmp_path / "site")
     assert result.returncode != 0
     assert "snippet broke" in result.stderr + result.stdout
@@ -168,34 +225,58 @@ def test_a_failing_notebook_breaks_the_build(tmp_path):
 
 def test_comparison_table_is_generated_with_a_source_for_every_value(built_site):
     html = (built_site / "comparison/index.html").read_text()
-    table = re.search(r'<table class="comparison">(.*?)</table>', html, re.S).group(1)
+    table = re.search(r'<table class="comparison">(.*?)</table>', html, re.S).group(
+        1
+    )
     rows = re.findall(r"<tr>(.*?)</tr>", table, re.S)[1:]
     models = [m for p in load().papers.values() for m in p.models]
     assert len(rows) == len(models)
     for row in rows:
         cells = re.findall(r"<td([^>]*)>(.*?)</td>", row, re.S)[1:]
-        for attrs, text in cells[:1] + cells[2:]:        # the category cell is ours, not a fact
-            assert 'title="Source: ' in attrs or ('class="missing"' in attrs and "not reported" in text), (attrs, text)
+        for attrs, text in (
+            cells[:1] + cells[2:]
+        ):  # the category cell is ours, not a fact
+            assert 'title="Source: ' in attrs or (
+                'class="missing"' in attrs and "not reported" in text
+            ), (attrs, text)
     # computed parameters: BERT-base, counted by the snippets, not typed
     assert "109.5M (computed)" in table
     for svg in ("glue-vs-params", "timeline", "map"):
-        assert (built_site / f"assets/figures/{svg}.svg").read_text().lstrip().startswith(("<?xml", "<svg"))
+        assert (
+            (built_site / f"assets/figures/{svg}.svg")
+            .read_text()
+            .lstrip()
+            .startswith(("<?xml", "<svg"))
+        )
     home = (built_site / "index.html").read_text()
-    assert "assets/figures/map.svg" in home and "What it changes relative to BERT" in home
+    assert (
+        "assets/figures/map.svg" in home
+        and "What it changes relative to BERT" in home
+    )
 
 
-def test_a_crowded_category_lists_its_papers_on_the_overview_not_in_the_navigation(tmp_path):
-    n = 30   # more than hooks/bibliography.py's MAX_NAV_PAPERS
-    bib = "".join(f"@article{{p{i},\n  title = {{Paper {i}}},\n  author = {{Doe, Jane}},\n  journal = {{J}},\n  year = {{2020}}\n}}\n"
-                  for i in range(n))
+def test_a_crowded_category_lists_its_papers_on_the_overview_not_in_the_navigation(
+    tmp_path,
+):
+    n = 30  # more than hooks/bibliography.py's MAX_NAV_PAPERS
+    bib = "".join(
+        f"@article{{p{i},\n  title = {{Paper {i}}},\n  author = {{Doe, Jane}},\n  journal = {{J}},\n  year = {{2020}}\n}}\n"
+        for i in range(n)
+    )
     config = _mini_site(tmp_path, EVIL + bib, "# C\n")
     with open(tmp_path / "refs" / "papers.toml", "a") as f:
         for i in range(n):
-            f.write(f'[papers.p{i}]\nname = "Paper {i}"\ncategories = ["c"]\nchanges = "x"\npage = "c/p{i}.md"\n')
+            f.write(
+                f'[papers.p{i}]\nname = "Paper {i}"\ncategories = ["c"]\nchanges = "x"\npage = "c/p{i}.md"\n'
+            )
             (tmp_path / "docs" / "c" / f"p{i}.md").write_text(f"# Paper {i}\n")
     result = mkdocs_build(config, tmp_path / "site")
-    assert result.returncode == 0, result.stderr            # strict: no "not in nav" complaint
+    assert result.returncode == 0, (
+        result.stderr
+    )  # strict: no "not in nav" complaint
     overview = (tmp_path / "site" / "c" / "index.html").read_text()
     assert all(f'href="p{i}/"' in overview for i in range(n))
     page = (tmp_path / "site" / "c" / "p7" / "index.html").read_text()
-    assert 'href="../p8/"' not in page.split('class="md-content"')[0]   # the navigation does not list siblings
+    assert (
+        'href="../p8/"' not in page.split('class="md-content"')[0]
+    )  # the navigation does not list siblings

@@ -21,7 +21,10 @@ plt.show()
 
 # %%
 g = torch.Generator().manual_seed(0)
-student, teacher = torch.randn(32, 100, generator=g), torch.randn(32, 100, generator=g)
+student, teacher = (
+    torch.randn(32, 100, generator=g),
+    torch.randn(32, 100, generator=g),
+)
 temperatures = [1, 2, 4, 8, 16]
 norms = {"with T²": [], "without T²": []}
 for T in temperatures:

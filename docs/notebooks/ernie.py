@@ -19,10 +19,21 @@ levels = {
 ids = torch.arange(100, 110)[None]
 for level, spans in levels.items():
     units = units_from_spans(10, spans)[None]
-    inputs, labels = knowledge_mask(ids, units, mlm_probability=0.3, mask_token_id=4, vocab_size=200,
-                                    generator=torch.Generator().manual_seed(1))
-    shown = "".join("＿" if l != -100 else c for c, l in zip(chars, labels[0].tolist()))
-    grouped = " | ".join("".join(chars[i] for i in range(10) if units[0, i] == u) for u in units[0].unique().tolist())
+    inputs, labels = knowledge_mask(
+        ids,
+        units,
+        mlm_probability=0.3,
+        mask_token_id=4,
+        vocab_size=200,
+        generator=torch.Generator().manual_seed(1),
+    )
+    shown = "".join(
+        "＿" if l != -100 else c for c, l in zip(chars, labels[0].tolist())
+    )
+    grouped = " | ".join(
+        "".join(chars[i] for i in range(10) if units[0, i] == u)
+        for u in units[0].unique().tolist()
+    )
     print(f"{level:20} units: {grouped:32} one masking: {shown}")
 
 # %% [markdown]

@@ -9,9 +9,26 @@ import torch
 
 from snippets.albert.sop import create_nsp_examples, create_sop_examples
 
-cooking = ["Preheat the oven .", "Knead the dough .", "Shape the loaf .", "Bake for forty minutes .", "Let it cool ."]
-football = ["The whistle blew .", "The striker ran .", "She scored twice .", "The crowd cheered .", "The match ended ."]
-vocab = {w: i for i, w in enumerate(sorted({w for s in cooking + football for w in s.split()}))}
+cooking = [
+    "Preheat the oven .",
+    "Knead the dough .",
+    "Shape the loaf .",
+    "Bake for forty minutes .",
+    "Let it cool .",
+]
+football = [
+    "The whistle blew .",
+    "The striker ran .",
+    "She scored twice .",
+    "The crowd cheered .",
+    "The match ended .",
+]
+vocab = {
+    w: i
+    for i, w in enumerate(
+        sorted({w for s in cooking + football for w in s.split()})
+    )
+}
 words = {i: w for w, i in vocab.items()}
 encode = lambda doc: [[vocab[w] for w in s.split()] for s in doc]
 decode = lambda ids: " ".join(words[i] for i in ids)

@@ -13,6 +13,7 @@ and divides the encoder's parameters by up to L.
 >>> albert_parameter_count(30522, 768, 768, 12, 12, 3072, sharing="none")  # = BERT-base
 109482240
 """
+
 from __future__ import annotations
 
 from typing import Literal
@@ -46,14 +47,27 @@ class SelfAttentionBlock(nn.Module):
     def __init__(self, hidden_size: int, num_attention_heads: int) -> None:
         super().__init__()
         self.num_heads = num_attention_heads
-        self.query, self.key, self.value, self.dense = (nn.Linear(hidden_size, hidden_size) for _ in range(4))
+        self.query, self.key, self.value, self.dense = (
+            nn.Linear(hidden_size, hidden_size) for _ in range(4)
+        )
         self.LayerNorm = nn.LayerNorm(hidden_size, eps=1e-12)
 
-    def forward(self, x: torch.Tensor, additive_mask: torch.Tensor | None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, additive_mask: torch.Tensor | None
+    ) -> torch.Tensor:
         B, L, H = x.shape
-        split = lambda t: t.view(B, L, self.num_heads, H // self.num_heads).transpose(1, 2)
-        context = F.scaled_dot_product_attention(split(self.query(x)), split(self.key(x)), split(self.value(x)), attn_mask=additive_mask)
-        return self.LayerNorm(x + self.dense(context.transpose(1, 2).reshape(B, L, H)))
+        split = lambda t: t.view(
+            B, L, self.num_heads, H // self.num_heads
+        ).transpose(1, 2)
+        context = F.scaled_dot_product_attention(
+            split(self.query(x)),
+            split(self.key(x)),
+            split(self.value(x)),
+            attn_mask=additive_mask,
+        )
+        return self.LayerNorm(
+            x + self.dense(context.transpose(1, 2).reshape(B, L, H))
+        )
 
 
 class FeedForwardBlock(nn.Module):
@@ -67,6 +81,8 @@ class FeedForwardBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.full_layer_layer_norm(x + self.ffn_output(F.gelu(self.ffn(x))))
+
+
 # --8<-- [end:layers]
 
 
@@ -74,67 +90,145 @@ class FeedForwardBlock(nn.Module):
 class SharedEncoder(nn.Module):
     """L post-LN Transformer layers whose attention and/or FFN blocks are one module reused at every depth."""
 
-    def __init__(self, num_hidden_layers: int = 12, hidden_size: int = 768, num_attention_heads: int = 12,
-                 intermediate_size: int = 3072, sharing: Sharing = "all") -> None:
+    def __init__(
+        self,
+        num_hidden_layers: int = 12,
+        hidden_size: int = 768,
+        num_attention_heads: int = 12,
+        intermediate_size: int = 3072,
+        sharing: Sharing = "all",
+    ) -> None:
         super().__init__()
-        _check_config(num_hidden_layers, hidden_size, num_attention_heads, intermediate_size, sharing)
+        _check_config(
+            num_hidden_layers,
+            hidden_size,
+            num_attention_heads,
+            intermediate_size,
+            sharing,
+        )
         L = num_hidden_layers
-        share_attention, share_ffn = sharing in ("all", "attention"), sharing in ("all", "ffn")
+        share_attention, share_ffn = (
+            sharing in ("all", "attention"),
+            sharing in ("all", "ffn"),
+        )
         # A shared block is the *same object* at every depth: one tensor per parameter, not L copies.
-        attention = [SelfAttentionBlock(hidden_size, num_attention_heads)] * L if share_attention else \
-            [SelfAttentionBlock(hidden_size, num_attention_heads) for _ in range(L)]
-        ffn = [FeedForwardBlock(hidden_size, intermediate_size)] * L if share_ffn else \
-            [FeedForwardBlock(hidden_size, intermediate_size) for _ in range(L)]
-        self.attention, self.ffn = nn.ModuleList(attention), nn.ModuleList(ffn)  # parameters() de-duplicates
+        attention = (
+            [SelfAttentionBlock(hidden_size, num_attention_heads)] * L
+            if share_attention
+            else [
+                SelfAttentionBlock(hidden_size, num_attention_heads)
+                for _ in range(L)
+            ]
+        )
+        ffn = (
+            [FeedForwardBlock(hidden_size, intermediate_size)] * L
+            if share_ffn
+            else [
+                FeedForwardBlock(hidden_size, intermediate_size) for _ in range(L)
+            ]
+        )
+        self.attention, self.ffn = (
+            nn.ModuleList(attention),
+            nn.ModuleList(ffn),
+        )  # parameters() de-duplicates
         self.sharing = sharing
 
-    def forward(self, hidden_states: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        hidden_states: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """`hidden_states` [B, L, H]; `attention_mask` [B, L] with 1 for tokens, 0 for padding."""
         additive = None
         if attention_mask is not None:
             if attention_mask.shape != hidden_states.shape[:2]:
-                raise ValueError(f"attention_mask must be [batch, seq_len] = {tuple(hidden_states.shape[:2])}, got {tuple(attention_mask.shape)}")
-            additive = (1.0 - attention_mask[:, None, None, :].to(hidden_states.dtype)) * torch.finfo(hidden_states.dtype).min
+                raise ValueError(
+                    f"attention_mask must be [batch, seq_len] = {tuple(hidden_states.shape[:2])}, got {tuple(attention_mask.shape)}"
+                )
+            additive = (
+                1.0 - attention_mask[:, None, None, :].to(hidden_states.dtype)
+            ) * torch.finfo(hidden_states.dtype).min
         for attention, ffn in zip(self.attention, self.ffn):
             hidden_states = ffn(attention(hidden_states, additive))
         return hidden_states
+
+
 # --8<-- [end:core]
 
 
-def _check_config(num_hidden_layers: int, hidden_size: int, num_attention_heads: int, intermediate_size: int, sharing: str) -> None:
-    for name, value in (("num_hidden_layers", num_hidden_layers), ("hidden_size", hidden_size),
-                        ("num_attention_heads", num_attention_heads), ("intermediate_size", intermediate_size)):
+def _check_config(
+    num_hidden_layers: int,
+    hidden_size: int,
+    num_attention_heads: int,
+    intermediate_size: int,
+    sharing: str,
+) -> None:
+    for name, value in (
+        ("num_hidden_layers", num_hidden_layers),
+        ("hidden_size", hidden_size),
+        ("num_attention_heads", num_attention_heads),
+        ("intermediate_size", intermediate_size),
+    ):
         check_positive_int(value, name)
     if hidden_size % num_attention_heads:
-        raise ValueError(f"hidden_size ({hidden_size}) must be divisible by num_attention_heads ({num_attention_heads})")
+        raise ValueError(
+            f"hidden_size ({hidden_size}) must be divisible by num_attention_heads ({num_attention_heads})"
+        )
     if sharing not in SHARING_MODES:
         raise ValueError(f"sharing must be one of {SHARING_MODES}, got {sharing!r}")
 
 
 # --8<-- [start:count]
-def encoder_parameter_count(num_hidden_layers: int, hidden_size: int, intermediate_size: int, sharing: Sharing = "all") -> int:
+def encoder_parameter_count(
+    num_hidden_layers: int,
+    hidden_size: int,
+    intermediate_size: int,
+    sharing: Sharing = "all",
+) -> int:
     """Parameters of the L-layer encoder (what `SharedEncoder` holds) under a sharing mode."""
     H, I, L = hidden_size, intermediate_size, num_hidden_layers
-    attention = 4 * (H * H + H) + 2 * H                  # Q, K, V, O + LayerNorm
-    ffn = (H * I + I) + (I * H + H) + 2 * H              # H->I, I->H + LayerNorm
+    attention = 4 * (H * H + H) + 2 * H  # Q, K, V, O + LayerNorm
+    ffn = (H * I + I) + (I * H + H) + 2 * H  # H->I, I->H + LayerNorm
     n_attention = 1 if sharing in ("all", "attention") else L
     n_ffn = 1 if sharing in ("all", "ffn") else L
     return n_attention * attention + n_ffn * ffn
 
 
 def albert_parameter_count(
-    vocab_size: int, embedding_size: int, hidden_size: int, num_hidden_layers: int, num_attention_heads: int,
-    intermediate_size: int, sharing: Sharing = "all", max_position_embeddings: int = 512, type_vocab_size: int = 2,
+    vocab_size: int,
+    embedding_size: int,
+    hidden_size: int,
+    num_hidden_layers: int,
+    num_attention_heads: int,
+    intermediate_size: int,
+    sharing: Sharing = "all",
+    max_position_embeddings: int = 512,
+    type_vocab_size: int = 2,
 ) -> int:
     """Exact parameters of embeddings + encoder + pooler, module for module as transformers' AlbertModel.
 
     With embedding_size == hidden_size there is nothing to factorize and no E->H projection: the
     model is BERT's (transformers' AlbertModel would still carry a redundant H x H mapping).
     """
-    _check_config(num_hidden_layers, hidden_size, num_attention_heads, intermediate_size, sharing)
+    _check_config(
+        num_hidden_layers,
+        hidden_size,
+        num_attention_heads,
+        intermediate_size,
+        sharing,
+    )
     V, E, H = vocab_size, embedding_size, hidden_size
-    embeddings = (V + max_position_embeddings + type_vocab_size) * E + 2 * E    # 3 lookups + LayerNorm
-    projection = 0 if E == H else E * H + H                                       # the factorization
+    embeddings = (
+        V + max_position_embeddings + type_vocab_size
+    ) * E + 2 * E  # 3 lookups + LayerNorm
+    projection = 0 if E == H else E * H + H  # the factorization
     pooler = H * H + H
-    return embeddings + projection + encoder_parameter_count(num_hidden_layers, H, intermediate_size, sharing) + pooler
+    return (
+        embeddings
+        + projection
+        + encoder_parameter_count(num_hidden_layers, H, intermediate_size, sharing)
+        + pooler
+    )
+
+
 # --8<-- [end:count]

@@ -12,6 +12,7 @@ which is a large saving when H ≫ E (the paper uses E = 128 with V = 30 000).
 >>> embedding_parameter_count(30000, 128, 4096, factorized=False)
 122880000
 """
+
 from __future__ import annotations
 
 import torch
@@ -22,29 +23,51 @@ from torch import nn
 class FactorizedEmbedding(nn.Module):
     """A V×E lookup followed by an E→H linear projection (ALBERT's `embedding_hidden_mapping_in`)."""
 
-    def __init__(self, vocab_size: int, embedding_size: int = 128, hidden_size: int = 768) -> None:
+    def __init__(
+        self, vocab_size: int, embedding_size: int = 128, hidden_size: int = 768
+    ) -> None:
         super().__init__()
-        for name, value in (("vocab_size", vocab_size), ("embedding_size", embedding_size), ("hidden_size", hidden_size)):
+        for name, value in (
+            ("vocab_size", vocab_size),
+            ("embedding_size", embedding_size),
+            ("hidden_size", hidden_size),
+        ):
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
         self.vocab_size = vocab_size
-        self.word_embeddings = nn.Embedding(vocab_size, embedding_size)   # V × E
-        self.projection = nn.Linear(embedding_size, hidden_size)          # E × H (+ H bias)
+        self.word_embeddings = nn.Embedding(vocab_size, embedding_size)  # V × E
+        self.projection = nn.Linear(embedding_size, hidden_size)  # E × H (+ H bias)
 
     def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
         """`input_ids` [..., L] of token ids -> hidden vectors [..., L, H]."""
         if input_ids.dtype not in (torch.int64, torch.int32):
-            raise TypeError(f"input_ids must be integer token ids, got {input_ids.dtype}")
-        if input_ids.numel() and (input_ids.min() < 0 or input_ids.max() >= self.vocab_size):
-            raise ValueError(f"input_ids must lie in [0, {self.vocab_size}), got [{input_ids.min()}, {input_ids.max()}]")
+            raise TypeError(
+                f"input_ids must be integer token ids, got {input_ids.dtype}"
+            )
+        if input_ids.numel() and (
+            input_ids.min() < 0 or input_ids.max() >= self.vocab_size
+        ):
+            raise ValueError(
+                f"input_ids must lie in [0, {self.vocab_size}), got [{input_ids.min()}, {input_ids.max()}]"
+            )
         return self.projection(self.word_embeddings(input_ids))
 
 
 def embedding_parameter_count(
-    vocab_size: int, embedding_size: int, hidden_size: int, factorized: bool = True, bias: bool = True
+    vocab_size: int,
+    embedding_size: int,
+    hidden_size: int,
+    factorized: bool = True,
+    bias: bool = True,
 ) -> int:
     """V·E + E·H (+ H for the projection's bias) when factorized, else BERT's V·H."""
     if factorized:
-        return vocab_size * embedding_size + embedding_size * hidden_size + (hidden_size if bias else 0)
+        return (
+            vocab_size * embedding_size
+            + embedding_size * hidden_size
+            + (hidden_size if bias else 0)
+        )
     return vocab_size * hidden_size
+
+
 # --8<-- [end:core]

@@ -12,12 +12,24 @@ once (`snippets.masking.word_spans` and `choose_within_budget`): the words of ev
 into consecutive n-grams with i.i.d. lengths n ~ p(n), the n-grams are put in a random order, and
 the longest prefix of that order that fits the budget is masked. N-grams never overlap, are whole words, and never contain special tokens.
 """
+
 from __future__ import annotations
 
 import torch
 
-from snippets._checks import check_bool_like, check_generator, check_positive_int, check_probability, check_token_ids
-from snippets.masking import bert_replace, choose_within_budget, masking_budget, word_spans
+from snippets._checks import (
+    check_bool_like,
+    check_generator,
+    check_positive_int,
+    check_probability,
+    check_token_ids,
+)
+from snippets.masking import (
+    bert_replace,
+    choose_within_budget,
+    masking_budget,
+    word_spans,
+)
 
 
 def ngram_distribution(max_ngram: int = 3) -> torch.Tensor:
@@ -28,31 +40,73 @@ def ngram_distribution(max_ngram: int = 3) -> torch.Tensor:
 
 
 # --8<-- [start:core]
-def sample_ngrams(word_starts: torch.Tensor, valid: torch.Tensor, *, max_ngram: int = 3, mlm_probability: float = 0.15,
-                  generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def sample_ngrams(
+    word_starts: torch.Tensor,
+    valid: torch.Tensor,
+    *,
+    max_ngram: int = 3,
+    mlm_probability: float = 0.15,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Choose whole-word n-grams up to round(mlm_probability · valid tokens) per row.
 
     Returns `selected` [B, L] (bool) and `ngram_words` [B, S]: the length in words of each chosen
     n-gram (0 where not chosen).
     """
-    ngram_of_token, ngram_words, _ = word_spans(word_starts, valid, ngram_distribution(max_ngram), generator=generator)
-    chosen = choose_within_budget(ngram_of_token, valid, masking_budget(valid, mlm_probability), generator=generator)
+    ngram_of_token, ngram_words, _ = word_spans(
+        word_starts, valid, ngram_distribution(max_ngram), generator=generator
+    )
+    chosen = choose_within_budget(
+        ngram_of_token,
+        valid,
+        masking_budget(valid, mlm_probability),
+        generator=generator,
+    )
     selected = chosen.gather(1, ngram_of_token) & valid
-    return selected, torch.where(chosen, ngram_words[:, :chosen.shape[1]], torch.zeros_like(chosen, dtype=torch.long))
+    return selected, torch.where(
+        chosen,
+        ngram_words[:, : chosen.shape[1]],
+        torch.zeros_like(chosen, dtype=torch.long),
+    )
 
 
-def ngram_mask(input_ids: torch.Tensor, word_starts: torch.Tensor, *, max_ngram: int = 3, mlm_probability: float = 0.15,
-               mask_token_id: int, vocab_size: int, special_tokens_mask: torch.Tensor | None = None,
-               generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def ngram_mask(
+    input_ids: torch.Tensor,
+    word_starts: torch.Tensor,
+    *,
+    max_ngram: int = 3,
+    mlm_probability: float = 0.15,
+    mask_token_id: int,
+    vocab_size: int,
+    special_tokens_mask: torch.Tensor | None = None,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """ALBERT's n-gram masking of a batch `input_ids` [B, L]; `word_starts` [B, L] marks each word's
     first token. Returns `(inputs, labels)`, labels -100 where nothing is predicted."""
     check_token_ids(input_ids)
     word_starts = check_bool_like(word_starts, input_ids, "word_starts")
-    special = torch.zeros_like(word_starts) if special_tokens_mask is None else \
-        check_bool_like(special_tokens_mask, input_ids, "special_tokens_mask")
+    special = (
+        torch.zeros_like(word_starts)
+        if special_tokens_mask is None
+        else check_bool_like(special_tokens_mask, input_ids, "special_tokens_mask")
+    )
     check_positive_int(max_ngram, "max_ngram")
     check_probability(mlm_probability, "mlm_probability", high_open=True)
     check_generator(generator, input_ids.device)
-    selected, _ = sample_ngrams(word_starts, ~special, max_ngram=max_ngram, mlm_probability=mlm_probability, generator=generator)
-    return bert_replace(input_ids, selected, mask_token_id=mask_token_id, vocab_size=vocab_size, generator=generator)
+    selected, _ = sample_ngrams(
+        word_starts,
+        ~special,
+        max_ngram=max_ngram,
+        mlm_probability=mlm_probability,
+        generator=generator,
+    )
+    return bert_replace(
+        input_ids,
+        selected,
+        mask_token_id=mask_token_id,
+        vocab_size=vocab_size,
+        generator=generator,
+    )
+
+
 # --8<-- [end:core]

@@ -19,6 +19,7 @@ A chunk of a single segment cannot be split into A and B. The reference then pai
 random other document — an NSP negative, even in SOP mode. `create_sop_examples` sees one
 document only and, to keep the SOP signal pure, **skips** such chunks instead.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -52,14 +53,22 @@ def _coin(p: float, generator: torch.Generator | None) -> bool:
 
 
 def _check_document(document: object, name: str = "document") -> list[list[int]]:
-    if not isinstance(document, (list, tuple)) or not all(isinstance(s, (list, tuple)) for s in document):
-        raise TypeError(f"{name} must be a list of segments, each a list of token ids")
-    if any(not isinstance(t, int) or isinstance(t, bool) for s in document for t in s):
+    if not isinstance(document, (list, tuple)) or not all(
+        isinstance(s, (list, tuple)) for s in document
+    ):
+        raise TypeError(
+            f"{name} must be a list of segments, each a list of token ids"
+        )
+    if any(
+        not isinstance(t, int) or isinstance(t, bool) for s in document for t in s
+    ):
         raise TypeError(f"{name} segments must hold int token ids")
     return [list(s) for s in document]
 
 
-def _target_length(max_num_tokens: int, short_seq_prob: float, generator: torch.Generator | None) -> int:
+def _target_length(
+    max_num_tokens: int, short_seq_prob: float, generator: torch.Generator | None
+) -> int:
     # Mostly fill the sequence; sometimes train on short ones, to match short inputs at fine-tuning.
     if _coin(short_seq_prob, generator):
         return _uniform_int(2, max_num_tokens, generator)
@@ -77,8 +86,12 @@ def _chunks(document: list[list[int]], target_length: int):
 
 
 # --8<-- [start:truncate]
-def truncate_seq_pair(tokens_a: list[int], tokens_b: list[int], max_num_tokens: int,
-                      generator: torch.Generator | None = None) -> tuple[list[int], list[int]]:
+def truncate_seq_pair(
+    tokens_a: list[int],
+    tokens_b: list[int],
+    max_num_tokens: int,
+    generator: torch.Generator | None = None,
+) -> tuple[list[int], list[int]]:
     """Drop one token at a time from the longer side (B on a tie), front or back with p = 1/2.
 
     Which side loses how many tokens is fixed by the lengths, so it is computed in closed form;
@@ -86,19 +99,30 @@ def truncate_seq_pair(tokens_a: list[int], tokens_b: list[int], max_num_tokens: 
     """
     la, lb = len(tokens_a), len(tokens_b)
     excess = max(la + lb - max_num_tokens, 0)
-    gap = min(abs(la - lb), excess)          # first, the longer side loses the difference
-    rest = excess - gap                      # then the sides alternate, B first
+    gap = min(abs(la - lb), excess)  # first, the longer side loses the difference
+    rest = excess - gap  # then the sides alternate, B first
     cut_a = (gap if la > lb else 0) + rest // 2
     cut_b = (gap if lb > la else 0) + (rest + 1) // 2
-    coins = torch.rand(cut_a + cut_b, generator=generator) < 0.5   # True: remove from the front
+    coins = (
+        torch.rand(cut_a + cut_b, generator=generator) < 0.5
+    )  # True: remove from the front
     front_a, front_b = int(coins[:cut_a].sum()), int(coins[cut_a:].sum())
-    return tokens_a[front_a:la - (cut_a - front_a)], tokens_b[front_b:lb - (cut_b - front_b)]
+    return tokens_a[front_a : la - (cut_a - front_a)], tokens_b[
+        front_b : lb - (cut_b - front_b)
+    ]
+
+
 # --8<-- [end:truncate]
 
 
 # --8<-- [start:sop]
-def create_sop_examples(document: list[list[int]], max_num_tokens: int, *, short_seq_prob: float = 0.1,
-                        generator: torch.Generator | None = None) -> list[SOPExample]:
+def create_sop_examples(
+    document: list[list[int]],
+    max_num_tokens: int,
+    *,
+    short_seq_prob: float = 0.1,
+    generator: torch.Generator | None = None,
+) -> list[SOPExample]:
     """SOP pairs from one document: A and B are consecutive chunks of it, swapped half of the time."""
     document = _check_document(document)
     check_positive_int(max_num_tokens, "max_num_tokens", minimum=2)
@@ -118,22 +142,38 @@ def create_sop_examples(document: list[list[int]], max_num_tokens: int, *, short
         label = int(_coin(0.5, generator))
         if label:
             tokens_a, tokens_b = tokens_b, tokens_a
-        tokens_a, tokens_b = truncate_seq_pair(tokens_a, tokens_b, max_num_tokens, generator)
+        tokens_a, tokens_b = truncate_seq_pair(
+            tokens_a, tokens_b, max_num_tokens, generator
+        )
         examples.append(SOPExample(tokens_a, tokens_b, label))
     return examples
+
+
 # --8<-- [end:sop]
 
 
 # --8<-- [start:nsp]
-def create_nsp_examples(documents: list[list[list[int]]], doc_index: int, max_num_tokens: int, *,
-                        short_seq_prob: float = 0.1, generator: torch.Generator | None = None) -> list[NSPExample]:
+def create_nsp_examples(
+    documents: list[list[list[int]]],
+    doc_index: int,
+    max_num_tokens: int,
+    *,
+    short_seq_prob: float = 0.1,
+    generator: torch.Generator | None = None,
+) -> list[NSPExample]:
     """BERT's NSP pairs from `documents[doc_index]`: B is the true continuation or, with p = 1/2
     (always for a one-segment chunk), text from another document; unused segments are reused."""
     if not isinstance(documents, (list, tuple)) or len(documents) < 2:
-        raise ValueError("documents must be a list of at least 2 documents (NSP negatives come from another one)")
-    documents = [_check_document(d, f"documents[{i}]") for i, d in enumerate(documents)]
+        raise ValueError(
+            "documents must be a list of at least 2 documents (NSP negatives come from another one)"
+        )
+    documents = [
+        _check_document(d, f"documents[{i}]") for i, d in enumerate(documents)
+    ]
     if not 0 <= doc_index < len(documents):
-        raise ValueError(f"doc_index must be in [0, {len(documents)}), got {doc_index}")
+        raise ValueError(
+            f"doc_index must be in [0, {len(documents)}), got {doc_index}"
+        )
     check_positive_int(max_num_tokens, "max_num_tokens", minimum=2)
     check_probability(short_seq_prob, "short_seq_prob", low_open=False)
     document = documents[doc_index]
@@ -143,24 +183,35 @@ def create_nsp_examples(documents: list[list[list[int]]], doc_index: int, max_nu
         chunk.append(document[i])
         length += len(document[i])
         if i == len(document) - 1 or length >= target_length:
-            a_end = _uniform_int(1, len(chunk) - 1, generator) if len(chunk) >= 2 else 1
+            a_end = (
+                _uniform_int(1, len(chunk) - 1, generator) if len(chunk) >= 2 else 1
+            )
             tokens_a = [t for segment in chunk[:a_end] for t in segment]
             if len(chunk) == 1 or _coin(0.5, generator):
                 label, tokens_b = 1, []
                 other = _uniform_int(0, len(documents) - 2, generator)
-                other += other >= doc_index                       # any document but this one
+                other += other >= doc_index  # any document but this one
                 random_document = documents[other]
-                for segment in random_document[_uniform_int(0, len(random_document) - 1, generator):]:
+                for segment in random_document[
+                    _uniform_int(0, len(random_document) - 1, generator) :
+                ]:
                     tokens_b += segment
                     if len(tokens_b) >= target_length - len(tokens_a):
                         break
-                i -= len(chunk) - a_end                           # put the unused segments back
+                i -= len(chunk) - a_end  # put the unused segments back
             else:
-                label, tokens_b = 0, [t for segment in chunk[a_end:] for t in segment]
+                label, tokens_b = (
+                    0,
+                    [t for segment in chunk[a_end:] for t in segment],
+                )
             if tokens_a and tokens_b:
-                tokens_a, tokens_b = truncate_seq_pair(tokens_a, tokens_b, max_num_tokens, generator)
+                tokens_a, tokens_b = truncate_seq_pair(
+                    tokens_a, tokens_b, max_num_tokens, generator
+                )
                 examples.append(NSPExample(tokens_a, tokens_b, label))
             chunk, length = [], 0
         i += 1
     return examples
+
+
 # --8<-- [end:nsp]

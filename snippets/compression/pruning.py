@@ -10,6 +10,7 @@ Weights tied to an embedding (the MLM decoder) are left alone, since pruning the
 embeddings. The pruning is made permanent: the masks are folded into the weights and the
 reparametrization is removed.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,27 +24,47 @@ class PruneReport:
     amount: float
     structured: bool
     layers: int
-    sparsity: float          # achieved fraction of zeros over the pruned weights
+    sparsity: float  # achieved fraction of zeros over the pruned weights
 
 
 # --8<-- [start:core]
-def magnitude_prune(model: nn.Module, amount: float, *, structured: bool = False) -> PruneReport:
+def magnitude_prune(
+    model: nn.Module, amount: float, *, structured: bool = False
+) -> PruneReport:
     """Prune every (untied) nn.Linear weight of `model` in place to `amount` sparsity and report it."""
     if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if isinstance(amount, bool) or not isinstance(amount, (int, float)) or not 0.0 <= amount < 1.0:
+        raise TypeError(
+            f"model must be a torch.nn.Module, got {type(model).__name__}"
+        )
+    if (
+        isinstance(amount, bool)
+        or not isinstance(amount, (int, float))
+        or not 0.0 <= amount < 1.0
+    ):
         raise ValueError(f"amount must be a fraction in [0, 1), got {amount!r}")
-    embedding_storage = {m.weight.data_ptr() for m in model.modules() if isinstance(m, nn.Embedding)}
-    linears = [m for m in model.modules() if isinstance(m, nn.Linear) and m.weight.data_ptr() not in embedding_storage]
+    embedding_storage = {
+        m.weight.data_ptr() for m in model.modules() if isinstance(m, nn.Embedding)
+    }
+    linears = [
+        m
+        for m in model.modules()
+        if isinstance(m, nn.Linear) and m.weight.data_ptr() not in embedding_storage
+    ]
     if not linears:
         raise ValueError("model has no prunable nn.Linear layer")
     for layer in linears:
         if structured:
-            prune.ln_structured(layer, "weight", amount=amount, n=2, dim=0)   # whole output neurons
+            prune.ln_structured(
+                layer, "weight", amount=amount, n=2, dim=0
+            )  # whole output neurons
         else:
             prune.l1_unstructured(layer, "weight", amount=amount)
-        prune.remove(layer, "weight")          # permanent: weight = weight_orig * mask, no hooks left
+        prune.remove(
+            layer, "weight"
+        )  # permanent: weight = weight_orig * mask, no hooks left
     zeros = sum(int((m.weight == 0).sum()) for m in linears)
     total = sum(m.weight.numel() for m in linears)
     return PruneReport(float(amount), structured, len(linears), zeros / total)
+
+
 # --8<-- [end:core]

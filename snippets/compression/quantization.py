@@ -11,6 +11,7 @@ mantissa, so there is no loss scaling, but rounding error is larger.
 Each function reports the size of the saved state_dict and the largest deviation of its output
 logits from the fp32 model's.
 """
+
 from __future__ import annotations
 
 import copy
@@ -24,9 +25,9 @@ from torch import nn
 
 @dataclass(frozen=True)
 class CompressionReport:
-    size_bytes: int               # serialized state_dict
+    size_bytes: int  # serialized state_dict
     fp32_size_bytes: int
-    max_logit_deviation: float    # max |logits - fp32 logits| on the given inputs
+    max_logit_deviation: float  # max |logits - fp32 logits| on the given inputs
 
 
 def state_dict_bytes(model: nn.Module) -> int:
@@ -42,27 +43,41 @@ def _logits(model: nn.Module, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
 
 def _check(model: nn.Module, inputs: dict) -> None:
     if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        raise TypeError(
+            f"model must be a torch.nn.Module, got {type(model).__name__}"
+        )
     if not isinstance(inputs, dict) or not inputs:
-        raise TypeError("inputs must be a non-empty dict of model keyword arguments, e.g. {'input_ids': ...}")
+        raise TypeError(
+            "inputs must be a non-empty dict of model keyword arguments, e.g. {'input_ids': ...}"
+        )
 
 
 # --8<-- [start:core]
 @torch.no_grad()
-def quantize_dynamic_int8(model: nn.Module, inputs: dict[str, torch.Tensor]) -> tuple[nn.Module, CompressionReport]:
+def quantize_dynamic_int8(
+    model: nn.Module, inputs: dict[str, torch.Tensor]
+) -> tuple[nn.Module, CompressionReport]:
     """An int8 dynamically quantized copy of `model` (its nn.Linear layers), and its report."""
     _check(model, inputs)
     model.eval()
-    with warnings.catch_warnings():   # torch.ao.quantization is deprecated in favour of torchao, not on PyPI here
+    with (
+        warnings.catch_warnings()
+    ):  # torch.ao.quantization is deprecated in favour of torchao, not on PyPI here
         warnings.simplefilter("ignore")
-        quantized = torch.ao.quantization.quantize_dynamic(copy.deepcopy(model), {nn.Linear}, dtype=torch.qint8)
-        deviation = (_logits(quantized, inputs) - _logits(model, inputs)).abs().max().item()
+        quantized = torch.ao.quantization.quantize_dynamic(
+            copy.deepcopy(model), {nn.Linear}, dtype=torch.qint8
+        )
+        deviation = (
+            (_logits(quantized, inputs) - _logits(model, inputs)).abs().max().item()
+        )
         size = state_dict_bytes(quantized)
     return quantized, CompressionReport(size, state_dict_bytes(model), deviation)
 
 
 @torch.no_grad()
-def bf16_autocast_inference(model: nn.Module, inputs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, CompressionReport]:
+def bf16_autocast_inference(
+    model: nn.Module, inputs: dict[str, torch.Tensor]
+) -> tuple[torch.Tensor, CompressionReport]:
     """Logits of `model` run under bf16 autocast, and the report (size: the weights cast to bf16)."""
     _check(model, inputs)
     model.eval()
@@ -72,4 +87,6 @@ def bf16_autocast_inference(model: nn.Module, inputs: dict[str, torch.Tensor]) -
     deviation = (logits - _logits(model, inputs)).abs().max().item()
     bf16_size = state_dict_bytes(copy.deepcopy(model).to(torch.bfloat16))
     return logits, CompressionReport(bf16_size, state_dict_bytes(model), deviation)
+
+
 # --8<-- [end:core]

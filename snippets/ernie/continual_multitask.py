@@ -12,6 +12,7 @@ iterations are spread over all the stages it takes part in:
 Every step picks one task, and the model adds that task's learned *task embedding* to its input
 embeddings (§3.3), so one shared encoder can tell the tasks apart.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
@@ -26,13 +27,25 @@ from snippets._checks import check_positive_int
 class ContinualMultiTaskSchedule:
     """Yields a task index for every training step: stage s trains tasks 0..s on a shuffled mix."""
 
-    def __init__(self, tasks: Sequence[str], iterations_per_task: int | Sequence[int], *, shuffle: bool = True,
-                 generator: torch.Generator | None = None) -> None:
+    def __init__(
+        self,
+        tasks: Sequence[str],
+        iterations_per_task: int | Sequence[int],
+        *,
+        shuffle: bool = True,
+        generator: torch.Generator | None = None,
+    ) -> None:
         if not tasks:
             raise ValueError("tasks must name at least one task")
-        iterations = [iterations_per_task] * len(tasks) if isinstance(iterations_per_task, int) else list(iterations_per_task)
+        iterations = (
+            [iterations_per_task] * len(tasks)
+            if isinstance(iterations_per_task, int)
+            else list(iterations_per_task)
+        )
         if len(iterations) != len(tasks):
-            raise ValueError(f"iterations_per_task has {len(iterations)} entries for {len(tasks)} tasks")
+            raise ValueError(
+                f"iterations_per_task has {len(iterations)} entries for {len(tasks)} tasks"
+            )
         for n in iterations:
             check_positive_int(n, "iterations_per_task")
         self.tasks, self.iterations = list(tasks), iterations
@@ -42,11 +55,17 @@ class ContinualMultiTaskSchedule:
         for t, total in enumerate(iterations):
             base, extra = divmod(total, T - t)
             for k, s in enumerate(range(t, T)):
-                self.stage_iterations[s][t] = base + (k < extra)    # the remainder goes to the earliest stages
+                self.stage_iterations[s][t] = base + (
+                    k < extra
+                )  # the remainder goes to the earliest stages
         steps = []
         for shares in self.stage_iterations:
             stage = torch.repeat_interleave(torch.arange(T), torch.tensor(shares))
-            steps.append(stage[torch.randperm(len(stage), generator=generator)] if shuffle else stage)
+            steps.append(
+                stage[torch.randperm(len(stage), generator=generator)]
+                if shuffle
+                else stage
+            )
         self._steps = torch.cat(steps)
 
     def steps(self) -> torch.Tensor:
@@ -64,14 +83,29 @@ class TaskEmbedding(nn.Module):
 
     def __init__(self, num_tasks: int, hidden_size: int) -> None:
         super().__init__()
-        self.embedding = nn.Embedding(check_positive_int(num_tasks, "num_tasks"), check_positive_int(hidden_size, "hidden_size"))
+        self.embedding = nn.Embedding(
+            check_positive_int(num_tasks, "num_tasks"),
+            check_positive_int(hidden_size, "hidden_size"),
+        )
 
-    def forward(self, embeddings: torch.Tensor, task_ids: torch.Tensor | int) -> torch.Tensor:
+    def forward(
+        self, embeddings: torch.Tensor, task_ids: torch.Tensor | int
+    ) -> torch.Tensor:
         """`embeddings` [B, L, H]; `task_ids` an int or [B]."""
-        task_ids = torch.as_tensor(task_ids, device=embeddings.device).long().expand(embeddings.shape[0])
-        if (task_ids < 0).any() or (task_ids >= self.embedding.num_embeddings).any():
-            raise ValueError(f"task ids must be in [0, {self.embedding.num_embeddings}), got {task_ids.tolist()}")
+        task_ids = (
+            torch.as_tensor(task_ids, device=embeddings.device)
+            .long()
+            .expand(embeddings.shape[0])
+        )
+        if (task_ids < 0).any() or (
+            task_ids >= self.embedding.num_embeddings
+        ).any():
+            raise ValueError(
+                f"task ids must be in [0, {self.embedding.num_embeddings}), got {task_ids.tolist()}"
+            )
         return embeddings + self.embedding(task_ids)[:, None, :]
+
+
 # --8<-- [end:core]
 
 
@@ -80,7 +114,12 @@ def sequential_schedule(num_tasks: int, iterations_per_task: int) -> torch.Tenso
     return torch.arange(num_tasks).repeat_interleave(iterations_per_task)
 
 
-def joint_schedule(num_tasks: int, iterations_per_task: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
+def joint_schedule(
+    num_tasks: int,
+    iterations_per_task: int,
+    *,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """The multi-task baseline: every task from the first step, shuffled."""
     steps = sequential_schedule(num_tasks, iterations_per_task)
     return steps[torch.randperm(len(steps), generator=generator)]

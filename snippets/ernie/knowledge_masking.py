@@ -11,33 +11,61 @@ Each unit is masked whole or not at all, until 15% of the tokens are covered. Th
 get BERT's 80/10/10, decided per unit. The model must then recover an entire entity from its
 context, rather than finishing a half-visible one.
 """
+
 from __future__ import annotations
 
 import torch
 
-from snippets._checks import check_bool_like, check_generator, check_probability, check_token_ids
+from snippets._checks import (
+    check_bool_like,
+    check_generator,
+    check_probability,
+    check_token_ids,
+)
 from snippets.masking import bert_replace, choose_within_budget, masking_budget
 
 
 # --8<-- [start:core]
-def knowledge_mask(input_ids: torch.Tensor, unit_ids: torch.Tensor, *, mlm_probability: float = 0.15, mask_token_id: int,
-                   vocab_size: int, special_tokens_mask: torch.Tensor | None = None,
-                   generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def knowledge_mask(
+    input_ids: torch.Tensor,
+    unit_ids: torch.Tensor,
+    *,
+    mlm_probability: float = 0.15,
+    mask_token_id: int,
+    vocab_size: int,
+    special_tokens_mask: torch.Tensor | None = None,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Mask whole units of a batch [B, L]. `unit_ids[b, t]` (>= 0) numbers the unit that token t
     belongs to (a character, phrase or entity); returns `(inputs, labels)`, labels -100 elsewhere."""
     check_token_ids(input_ids)
     check_token_ids(unit_ids, "unit_ids")
     if unit_ids.shape != input_ids.shape:
-        raise ValueError(f"unit_ids must have the shape of input_ids {tuple(input_ids.shape)}, got {tuple(unit_ids.shape)}")
+        raise ValueError(
+            f"unit_ids must have the shape of input_ids {tuple(input_ids.shape)}, got {tuple(unit_ids.shape)}"
+        )
     check_probability(mlm_probability, "mlm_probability", high_open=True)
     check_generator(generator, input_ids.device)
-    valid = torch.ones_like(input_ids, dtype=torch.bool) if special_tokens_mask is None else \
-        ~check_bool_like(special_tokens_mask, input_ids, "special_tokens_mask")
+    valid = (
+        torch.ones_like(input_ids, dtype=torch.bool)
+        if special_tokens_mask is None
+        else ~check_bool_like(special_tokens_mask, input_ids, "special_tokens_mask")
+    )
     unit_ids = unit_ids.long()
-    chosen = choose_within_budget(unit_ids, valid, masking_budget(valid, mlm_probability), generator=generator)
+    chosen = choose_within_budget(
+        unit_ids, valid, masking_budget(valid, mlm_probability), generator=generator
+    )
     selected = chosen.gather(1, unit_ids) & valid
-    return bert_replace(input_ids, selected, mask_token_id=mask_token_id, vocab_size=vocab_size,
-                        group_ids=unit_ids, generator=generator)
+    return bert_replace(
+        input_ids,
+        selected,
+        mask_token_id=mask_token_id,
+        vocab_size=vocab_size,
+        group_ids=unit_ids,
+        generator=generator,
+    )
+
+
 # --8<-- [end:core]
 
 
@@ -47,6 +75,8 @@ def units_from_spans(seq_len: int, spans: list[tuple[int, int]]) -> torch.Tensor
     starts = torch.ones(seq_len, dtype=torch.bool)
     for start, end in spans:
         if not 0 <= start < end <= seq_len:
-            raise ValueError(f"span ({start}, {end}) must satisfy 0 <= start < end <= {seq_len}")
-        starts[start + 1:end] = False
+            raise ValueError(
+                f"span ({start}, {end}) must satisfy 0 <= start < end <= {seq_len}"
+            )
+        starts[start + 1 : end] = False
     return starts.long().cumsum(0) - 1

@@ -8,18 +8,31 @@ a sequence is fed to the model.
 The mask itself is BERT's (§3.1 of Devlin et al.): each non-special token is chosen with
 probability 0.15; of the chosen, 80% become [MASK], 10% a random token, 10% stay unchanged.
 """
+
 from __future__ import annotations
 
 import torch
 
-from snippets._checks import check_bool_like, check_generator, check_positive_int, check_probability, check_token_ids
+from snippets._checks import (
+    check_bool_like,
+    check_generator,
+    check_positive_int,
+    check_probability,
+    check_token_ids,
+)
 from snippets.masking import bert_replace
 
 
 # --8<-- [start:core]
 def mask_tokens(
-    input_ids: torch.Tensor, *, mask_token_id: int, vocab_size: int, special_tokens_mask: torch.Tensor | None = None,
-    mlm_probability: float = 0.15, mask_replace_prob: float = 0.8, random_replace_prob: float = 0.1,
+    input_ids: torch.Tensor,
+    *,
+    mask_token_id: int,
+    vocab_size: int,
+    special_tokens_mask: torch.Tensor | None = None,
+    mlm_probability: float = 0.15,
+    mask_replace_prob: float = 0.8,
+    random_replace_prob: float = 0.1,
     generator: torch.Generator | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """BERT's masking of a batch [B, L]: returns new `(inputs, labels)`; labels are -100 where not chosen."""
@@ -29,18 +42,33 @@ def mask_tokens(
     u = torch.rand(input_ids.shape, generator=generator, device=input_ids.device)
     selected = u < mlm_probability
     if special_tokens_mask is not None:
-        selected &= ~check_bool_like(special_tokens_mask, input_ids, "special_tokens_mask")
+        selected &= ~check_bool_like(
+            special_tokens_mask, input_ids, "special_tokens_mask"
+        )
     # Given u < p, u / p is again U[0, 1): one draw decides both "chosen?" and "how replaced?".
-    return bert_replace(input_ids, selected, mask_token_id=mask_token_id, vocab_size=vocab_size,
-                        mask_replace_prob=mask_replace_prob, random_replace_prob=random_replace_prob,
-                        uniform=u / mlm_probability, generator=generator)
+    return bert_replace(
+        input_ids,
+        selected,
+        mask_token_id=mask_token_id,
+        vocab_size=vocab_size,
+        mask_replace_prob=mask_replace_prob,
+        random_replace_prob=random_replace_prob,
+        uniform=u / mlm_probability,
+        generator=generator,
+    )
+
+
 # --8<-- [end:core]
 
 
 # --8<-- [start:dynamic]
 def example_seed(seed: int, epoch: int, index: int) -> int:
     """A stable 63-bit seed for one (seed, epoch, index): distinct triples give unrelated streams."""
-    mixed = (seed * 0x9E3779B97F4A7C15 + epoch * 0xBF58476D1CE4E5B9 + index * 0x94D049BB133111EB) % 2**64
+    mixed = (
+        seed * 0x9E3779B97F4A7C15
+        + epoch * 0xBF58476D1CE4E5B9
+        + index * 0x94D049BB133111EB
+    ) % 2**64
     return (mixed ^ (mixed >> 31)) & 0x7FFF_FFFF_FFFF_FFFF
 
 
@@ -51,12 +79,29 @@ class DynamicMasking(torch.utils.data.Dataset):
     (seed, epoch, index) always gives the same mask, whatever the batch or worker it lands in.
     """
 
-    def __init__(self, input_ids: torch.Tensor, *, mask_token_id: int, vocab_size: int,
-                 special_tokens_mask: torch.Tensor | None = None, mlm_probability: float = 0.15, seed: int = 0) -> None:
+    def __init__(
+        self,
+        input_ids: torch.Tensor,
+        *,
+        mask_token_id: int,
+        vocab_size: int,
+        special_tokens_mask: torch.Tensor | None = None,
+        mlm_probability: float = 0.15,
+        seed: int = 0,
+    ) -> None:
         self.input_ids = check_token_ids(input_ids)
-        self.special_tokens_mask = None if special_tokens_mask is None else \
-            check_bool_like(special_tokens_mask, input_ids, "special_tokens_mask")
-        self.mask_token_id, self.vocab_size, self.mlm_probability = mask_token_id, vocab_size, mlm_probability
+        self.special_tokens_mask = (
+            None
+            if special_tokens_mask is None
+            else check_bool_like(
+                special_tokens_mask, input_ids, "special_tokens_mask"
+            )
+        )
+        self.mask_token_id, self.vocab_size, self.mlm_probability = (
+            mask_token_id,
+            vocab_size,
+            mlm_probability,
+        )
         self.seed, self.epoch = seed, 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -66,19 +111,39 @@ class DynamicMasking(torch.utils.data.Dataset):
         return self.input_ids.shape[0]
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        generator = torch.Generator().manual_seed(example_seed(self.seed, self.epoch, index))
-        special = None if self.special_tokens_mask is None else self.special_tokens_mask[index : index + 1]
-        inputs, labels = mask_tokens(self.input_ids[index : index + 1], mask_token_id=self.mask_token_id,
-                                     vocab_size=self.vocab_size, special_tokens_mask=special,
-                                     mlm_probability=self.mlm_probability, generator=generator)
+        generator = torch.Generator().manual_seed(
+            example_seed(self.seed, self.epoch, index)
+        )
+        special = (
+            None
+            if self.special_tokens_mask is None
+            else self.special_tokens_mask[index : index + 1]
+        )
+        inputs, labels = mask_tokens(
+            self.input_ids[index : index + 1],
+            mask_token_id=self.mask_token_id,
+            vocab_size=self.vocab_size,
+            special_tokens_mask=special,
+            mlm_probability=self.mlm_probability,
+            generator=generator,
+        )
         return {"input_ids": inputs[0], "labels": labels[0]}
+
+
 # --8<-- [end:dynamic]
 
 
 # --8<-- [start:static]
-def static_masking(input_ids: torch.Tensor, *, mask_token_id: int, vocab_size: int, dupe_factor: int = 10,
-                   special_tokens_mask: torch.Tensor | None = None, mlm_probability: float = 0.15,
-                   generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def static_masking(
+    input_ids: torch.Tensor,
+    *,
+    mask_token_id: int,
+    vocab_size: int,
+    dupe_factor: int = 10,
+    special_tokens_mask: torch.Tensor | None = None,
+    mlm_probability: float = 0.15,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """BERT's preprocessing: `dupe_factor` copies of the data, each masked once, stacked [dupe_factor · N, L].
 
     Epoch e of training reads copy e mod dupe_factor, so every mask comes back again and again.
@@ -86,8 +151,18 @@ def static_masking(input_ids: torch.Tensor, *, mask_token_id: int, vocab_size: i
     check_token_ids(input_ids)
     check_positive_int(dupe_factor, "dupe_factor")
     if special_tokens_mask is not None:
-        special_tokens_mask = check_bool_like(special_tokens_mask, input_ids, "special_tokens_mask")
+        special_tokens_mask = check_bool_like(
+            special_tokens_mask, input_ids, "special_tokens_mask"
+        )
     repeat = lambda t: None if t is None else t.repeat(dupe_factor, 1)
-    return mask_tokens(repeat(input_ids), mask_token_id=mask_token_id, vocab_size=vocab_size,
-                       special_tokens_mask=repeat(special_tokens_mask), mlm_probability=mlm_probability, generator=generator)
+    return mask_tokens(
+        repeat(input_ids),
+        mask_token_id=mask_token_id,
+        vocab_size=vocab_size,
+        special_tokens_mask=repeat(special_tokens_mask),
+        mlm_probability=mlm_probability,
+        generator=generator,
+    )
+
+
 # --8<-- [end:static]

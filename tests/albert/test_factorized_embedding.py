@@ -2,7 +2,10 @@ import pytest
 import torch
 from transformers import AlbertConfig, AlbertModel
 
-from snippets.albert.factorized_embedding import FactorizedEmbedding, embedding_parameter_count
+from snippets.albert.factorized_embedding import (
+    FactorizedEmbedding,
+    embedding_parameter_count,
+)
 
 
 @pytest.mark.parametrize("bias", [True, False])
@@ -13,20 +16,30 @@ def test_count_equals_the_modules_real_parameters(bias):
 
 
 def test_unfactorized_count_is_bert_v_times_h():
-    assert embedding_parameter_count(30000, 128, 768, factorized=False) == 30000 * 768
+    assert (
+        embedding_parameter_count(30000, 128, 768, factorized=False) == 30000 * 768
+    )
 
 
 def test_factorization_saves_parameters_exactly_when_e_is_small():
     # V·E + E·H < V·H  <=>  E < V·H / (V + H)
     V, H = 30000, 4096
     for E in (64, 128, 256, 1024, 4096):
-        saves = embedding_parameter_count(V, E, H, bias=False) < embedding_parameter_count(V, E, H, factorized=False)
+        saves = embedding_parameter_count(
+            V, E, H, bias=False
+        ) < embedding_parameter_count(V, E, H, factorized=False)
         assert saves == (E < V * H / (V + H))
 
 
 def test_shapes_match_transformers_albert_embedding_block():
-    config = AlbertConfig(vocab_size=101, embedding_size=16, hidden_size=48, num_attention_heads=4,
-                          intermediate_size=64, num_hidden_layers=1)
+    config = AlbertConfig(
+        vocab_size=101,
+        embedding_size=16,
+        hidden_size=48,
+        num_attention_heads=4,
+        intermediate_size=64,
+        num_hidden_layers=1,
+    )
     albert = AlbertModel(config)
     ours = FactorizedEmbedding(101, 16, 48)
     ref_lookup = albert.embeddings.word_embeddings.weight
@@ -44,7 +57,10 @@ def test_forward_is_lookup_then_projection():
     ids = torch.tensor([[1, 2, 3], [49, 0, 7]])
     out = emb(ids)
     assert out.shape == (2, 3, 12)
-    expected = emb.word_embeddings.weight[ids] @ emb.projection.weight.T + emb.projection.bias
+    expected = (
+        emb.word_embeddings.weight[ids] @ emb.projection.weight.T
+        + emb.projection.bias
+    )
     assert torch.allclose(out, expected)
 
 

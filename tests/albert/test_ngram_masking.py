@@ -1,28 +1,45 @@
 import pytest
 import torch
 
-from snippets.albert.ngram_masking import ngram_distribution, ngram_mask, sample_ngrams
 from helpers import word_batch
+from snippets.albert.ngram_masking import (
+    ngram_distribution,
+    ngram_mask,
+    sample_ngrams,
+)
 from stats import assert_rate, total_variation
 
 MASK, VOCAB = 4, 1000
 
 
 def _batch(B=2000, L=128, word_start_rate=0.7, seed=0):
-    return word_batch(B, L, word_start_rate=word_start_rate, seed=seed, vocab_size=VOCAB)
+    return word_batch(
+        B, L, word_start_rate=word_start_rate, seed=seed, vocab_size=VOCAB
+    )
 
 
 def test_distribution_is_inverse_n():
-    assert torch.allclose(ngram_distribution(3), torch.tensor([6 / 11, 3 / 11, 2 / 11]))
+    assert torch.allclose(
+        ngram_distribution(3), torch.tensor([6 / 11, 3 / 11, 2 / 11])
+    )
     assert torch.allclose(ngram_distribution(1), torch.tensor([1.0]))
 
 
 def test_whole_words_are_masked_and_special_tokens_never():
     ids, ws, special, g = _batch(B=500)
-    inputs, labels = ngram_mask(ids, ws, mask_token_id=MASK, vocab_size=VOCAB, special_tokens_mask=special, generator=g)
+    inputs, labels = ngram_mask(
+        ids,
+        ws,
+        mask_token_id=MASK,
+        vocab_size=VOCAB,
+        special_tokens_mask=special,
+        generator=g,
+    )
     selected = labels != -100
     assert not (selected & special).any()
-    assert torch.equal(labels[selected], ids[selected]) and torch.equal(inputs[special], ids[special])
+    assert torch.equal(labels[selected], ids[selected]) and torch.equal(
+        inputs[special], ids[special]
+    )
     # a continuation token (not a word start, not right after a special token) shares its word's fate
     prev_special = torch.nn.functional.pad(special[:, :-1], (1, 0))
     continuation = ~ws & ~special & ~prev_special
@@ -53,31 +70,64 @@ def test_ngram_lengths_follow_inverse_n():
 
 def test_replacement_is_80_10_10():
     ids, ws, special, g = _batch()
-    inputs, labels = ngram_mask(ids, ws, mask_token_id=MASK, vocab_size=VOCAB, special_tokens_mask=special, generator=g)
+    inputs, labels = ngram_mask(
+        ids,
+        ws,
+        mask_token_id=MASK,
+        vocab_size=VOCAB,
+        special_tokens_mask=special,
+        generator=g,
+    )
     selected = labels != -100
     n = int(selected.sum())
     assert_rate((inputs[selected] == MASK).float().mean(), 0.8, n, "[MASK] share")
     kept = (inputs[selected] == ids[selected]).float().mean()
-    assert_rate(kept, 0.1 + 0.1 / VOCAB, n, "unchanged share")  # a random token can equal the original
+    assert_rate(
+        kept, 0.1 + 0.1 / VOCAB, n, "unchanged share"
+    )  # a random token can equal the original
 
 
 def test_same_seed_same_masks_and_input_untouched():
     ids, ws, special, _ = _batch(B=8)
     before = ids.clone()
-    run = lambda: ngram_mask(ids, ws, mask_token_id=MASK, vocab_size=VOCAB, generator=torch.Generator().manual_seed(5))
+    run = lambda: ngram_mask(
+        ids,
+        ws,
+        mask_token_id=MASK,
+        vocab_size=VOCAB,
+        generator=torch.Generator().manual_seed(5),
+    )
     (a, la), (b, lb) = run(), run()
     assert torch.equal(a, b) and torch.equal(la, lb) and torch.equal(ids, before)
 
 
-@pytest.mark.parametrize("kwargs, error, match", [
-    ({"input_ids": torch.zeros(2, 3)}, TypeError, "integer token ids"),
-    ({"word_starts": torch.ones(2, 4, dtype=torch.bool)}, ValueError, "shape of input_ids"),
-    ({"mlm_probability": 1.0}, ValueError, r"mlm_probability must be in \(0, 1\)"),
-    ({"mask_token_id": VOCAB}, ValueError, "mask_token_id"),
-    ({"max_ngram": 0}, ValueError, "max_ngram"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"input_ids": torch.zeros(2, 3)}, TypeError, "integer token ids"),
+        (
+            {"word_starts": torch.ones(2, 4, dtype=torch.bool)},
+            ValueError,
+            "shape of input_ids",
+        ),
+        (
+            {"mlm_probability": 1.0},
+            ValueError,
+            r"mlm_probability must be in \(0, 1\)",
+        ),
+        ({"mask_token_id": VOCAB}, ValueError, "mask_token_id"),
+        ({"max_ngram": 0}, ValueError, "max_ngram"),
+    ],
+)
 def test_rejects_bad_input(kwargs, error, match):
-    args = dict(input_ids=torch.ones(2, 3, dtype=torch.long), word_starts=torch.ones(2, 3, dtype=torch.bool),
-                mask_token_id=MASK, vocab_size=VOCAB) | kwargs
+    args = (
+        dict(
+            input_ids=torch.ones(2, 3, dtype=torch.long),
+            word_starts=torch.ones(2, 3, dtype=torch.bool),
+            mask_token_id=MASK,
+            vocab_size=VOCAB,
+        )
+        | kwargs
+    )
     with pytest.raises(error, match=match):
         ngram_mask(args.pop("input_ids"), args.pop("word_starts"), **args)

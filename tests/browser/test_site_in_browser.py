@@ -1,4 +1,5 @@
 """The built site as a reader uses it, in a real browser."""
+
 from __future__ import annotations
 
 from urllib.parse import urlparse
@@ -6,8 +7,8 @@ from urllib.parse import urlparse
 import bibtexparser
 import pytest
 
+from citations.bib import load
 from helpers import ROOT
-from snippets.refs import load
 
 pytestmark = pytest.mark.browser
 
@@ -18,17 +19,27 @@ def _pages() -> list[str]:
     bib = load()
     pages = ["", "comparison/", "bibliography/", "notebooks/"]
     pages += [f"{cid}/" for cid in bib.categories if cid != "foundations"]
-    pages += [p.page.removesuffix(".md") + "/" for p in bib.papers.values() if p.page]
+    pages += [
+        p.page.removesuffix(".md") + "/" for p in bib.papers.values() if p.page
+    ]
     return pages
 
 
 def _assert_local(page, site_url):
-    hosts = {urlparse(url).hostname for url in page.requests if not url.startswith(("data:", "blob:"))}
-    assert hosts <= {"127.0.0.1"}, f"requests left 127.0.0.1: {sorted(hosts - {'127.0.0.1'})}"
+    hosts = {
+        urlparse(url).hostname
+        for url in page.requests
+        if not url.startswith(("data:", "blob:"))
+    }
+    assert hosts <= {"127.0.0.1"}, (
+        f"requests left 127.0.0.1: {sorted(hosts - {'127.0.0.1'})}"
+    )
 
 
 @pytest.mark.parametrize("path", _pages())
-def test_every_category_and_paper_page_loads_cleanly_and_stays_local(page, site_url, path):
+def test_every_category_and_paper_page_loads_cleanly_and_stays_local(
+    page, site_url, path
+):
     response = page.goto(site_url + path, wait_until="networkidle")
     assert response.status == 200
     assert page.errors == [], page.errors
@@ -38,28 +49,38 @@ def test_every_category_and_paper_page_loads_cleanly_and_stays_local(page, site_
 def test_nav_has_the_four_categories(page, site_url):
     page.goto(site_url, wait_until="networkidle")
     nav = page.locator("nav.md-nav--primary").inner_text()
-    for title in ("Architecture", "Pre-training objectives", "Prior knowledge", "Compression"):
+    for title in (
+        "Architecture",
+        "Pre-training objectives",
+        "Prior knowledge",
+        "Compression",
+    ):
         assert title in nav
 
 
-@pytest.mark.parametrize("query, expected", [
-    ("sentence order", "/architecture/albert/"),
-    ("span corruption", "/objectives/t5/"),
-    ("temperature", "/compression/distillation/"),
-    ("知识蒸馏", "/compression/distillation/"),
-    ("参数共享", "/architecture/albert/"),
-    ("预训练", "/"),
-])
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("sentence order", "/architecture/albert/"),
+        ("span corruption", "/objectives/t5/"),
+        ("temperature", "/compression/distillation/"),
+        ("知识蒸馏", "/compression/distillation/"),
+        ("参数共享", "/architecture/albert/"),
+        ("预训练", "/"),
+    ],
+)
 def test_search_finds_pages_in_english_and_chinese(page, site_url, query, expected):
     page.goto(site_url, wait_until="networkidle")
     page.locator("label.md-search__icon, .md-search__input").first.click()
     box = page.locator("input.md-search__input")
     box.fill(query)
-    box.press("End")                   # Material searches on key events, which fill() alone does not send
+    box.press(
+        "End"
+    )  # Material searches on key events, which fill() alone does not send
     results = page.locator(".md-search-result__item > a.md-search-result__link")
     results.first.wait_for(timeout=10_000)
     paths = [urlparse(a.get_attribute("href")).path for a in results.all()]
-    assert expected in paths[:3], (query, paths)          # among the first three results
+    assert expected in paths[:3], (query, paths)  # among the first three results
     _assert_local(page, site_url)
 
 

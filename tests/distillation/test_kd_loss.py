@@ -4,7 +4,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from snippets.distillation.kd_loss import chunked_soft_target_loss, distillation_loss, kd_step, soft_target_loss
+from snippets.distillation.kd_loss import (
+    chunked_soft_target_loss,
+    distillation_loss,
+    kd_step,
+    soft_target_loss,
+)
 
 
 def _direct(s, t, T):
@@ -16,7 +21,11 @@ def _direct(s, t, T):
 def test_value_equals_the_direct_formula(T):
     g = torch.Generator().manual_seed(0)
     s, t = torch.randn(4, 6, 30, generator=g), torch.randn(4, 6, 30, generator=g)
-    assert torch.allclose(soft_target_loss(s, t, temperature=T), _direct(s.flatten(0, 1), t.flatten(0, 1), T), atol=1e-6)
+    assert torch.allclose(
+        soft_target_loss(s, t, temperature=T),
+        _direct(s.flatten(0, 1), t.flatten(0, 1), T),
+        atol=1e-6,
+    )
 
 
 def test_gradient_is_t_times_q_minus_p_over_n():
@@ -32,13 +41,17 @@ def test_t_squared_keeps_gradient_norms_comparable_across_temperatures():
     g = torch.Generator().manual_seed(1)
     s = torch.randn(64, 100, generator=g)
     t = torch.randn(64, 100, generator=g)
-    s, t = s - s.mean(-1, keepdim=True), t - t.mean(-1, keepdim=True)     # Hinton et al.'s zero-mean logits
+    s, t = (
+        s - s.mean(-1, keepdim=True),
+        t - t.mean(-1, keepdim=True),
+    )  # Hinton et al.'s zero-mean logits
 
     def grad_norm(T, scaled):
         x = s.clone().requires_grad_()
         loss = soft_target_loss(x, t, temperature=T)
         (loss if scaled else loss / T**2).backward()
         return x.grad.norm()
+
     # with T²: the gradient tends to (s - t) / (N·V), the same at every high T
     assert 0.8 < grad_norm(20.0, True) / grad_norm(5.0, True) < 1.25
     # without it: it shrinks like 1/T² (a factor ~16 from T=5 to T=20)
@@ -48,16 +61,22 @@ def test_t_squared_keeps_gradient_norms_comparable_across_temperatures():
 def test_mask_selects_the_positions_that_count():
     s, t = torch.randn(2, 5, 11), torch.randn(2, 5, 11)
     mask = torch.tensor([[1, 1, 0, 0, 0], [1, 0, 0, 0, 1]]).bool()
-    assert torch.allclose(soft_target_loss(s, t, mask=mask), _direct(s[mask], t[mask], 2.0), atol=1e-6)
+    assert torch.allclose(
+        soft_target_loss(s, t, mask=mask), _direct(s[mask], t[mask], 2.0), atol=1e-6
+    )
     garbage = s.clone()
-    garbage[~mask] = 1e4                                   # padding positions must not matter
-    assert torch.allclose(soft_target_loss(garbage, t, mask=mask), soft_target_loss(s, t, mask=mask))
+    garbage[~mask] = 1e4  # padding positions must not matter
+    assert torch.allclose(
+        soft_target_loss(garbage, t, mask=mask), soft_target_loss(s, t, mask=mask)
+    )
     assert soft_target_loss(s, t, mask=torch.zeros(2, 5, dtype=torch.bool)) == 0
 
 
 @pytest.mark.parametrize("teacher_form", ["logits", "pair"])
 @pytest.mark.parametrize("chunk_size", [1, 7, 64, 1000])
-def test_chunked_matches_the_plain_loss_in_value_and_gradients(teacher_form, chunk_size):
+def test_chunked_matches_the_plain_loss_in_value_and_gradients(
+    teacher_form, chunk_size
+):
     g = torch.Generator().manual_seed(2)
     N, H, Ht, V = 50, 16, 24, 97
     h = torch.randn(N, H, generator=g, requires_grad=True)
@@ -67,7 +86,9 @@ def test_chunked_matches_the_plain_loss_in_value_and_gradients(teacher_form, chu
     plain = soft_target_loss(h @ w.T, th @ tw.T, temperature=2.5, mask=mask)
     ref_grads = torch.autograd.grad(plain, (h, w))
     teacher = th @ tw.T if teacher_form == "logits" else (th, tw)
-    chunked = chunked_soft_target_loss(h, w, teacher, temperature=2.5, chunk_size=chunk_size, mask=mask)
+    chunked = chunked_soft_target_loss(
+        h, w, teacher, temperature=2.5, chunk_size=chunk_size, mask=mask
+    )
     grads = torch.autograd.grad(chunked, (h, w))
     assert torch.allclose(chunked, plain, atol=1e-5, rtol=1e-5)
     for a, b in zip(grads, ref_grads):
@@ -85,12 +106,15 @@ def test_chunked_never_builds_a_full_n_by_v_tensor():
     class Sizes(TorchDispatchMode):
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):
             out = func(*args, **(kwargs or {}))
-            for o in (out if isinstance(out, (tuple, list)) else [out]):
+            for o in out if isinstance(out, (tuple, list)) else [out]:
                 if isinstance(o, torch.Tensor):
                     biggest.append(o.numel())
             return out
 
-    h, w = torch.randn(N, H, requires_grad=True), torch.randn(V, H, requires_grad=True)
+    h, w = (
+        torch.randn(N, H, requires_grad=True),
+        torch.randn(V, H, requires_grad=True),
+    )
     th, tw = torch.randn(N, H), torch.randn(V, H)
     with Sizes():
         chunked_soft_target_loss(h, w, (th, tw), chunk_size=chunk).backward()
@@ -100,17 +124,41 @@ def test_chunked_never_builds_a_full_n_by_v_tensor():
 def test_triple_loss_weights_its_three_parts():
     g = torch.Generator().manual_seed(3)
     B, L, V, H = 2, 6, 40, 8
-    out = lambda: SimpleNamespace(logits=torch.randn(B, L, V, generator=g), hidden_states=(torch.randn(B, L, H, generator=g),))
+    out = lambda: SimpleNamespace(
+        logits=torch.randn(B, L, V, generator=g),
+        hidden_states=(torch.randn(B, L, H, generator=g),),
+    )
     student, teacher = out(), out()
     labels = torch.full((B, L), -100)
     labels[0, 1], labels[1, 3] = 5, 7
     attention = torch.ones(B, L, dtype=torch.long)
     attention[1, 4:] = 0
-    loss = distillation_loss(student, teacher, labels, attention, alpha_ce=5.0, alpha_mlm=2.0, alpha_cos=1.0, temperature=2.0)
+    loss = distillation_loss(
+        student,
+        teacher,
+        labels,
+        attention,
+        alpha_ce=5.0,
+        alpha_mlm=2.0,
+        alpha_cos=1.0,
+        temperature=2.0,
+    )
     keep = attention.bool()
-    assert torch.allclose(loss.soft, _direct(student.logits[keep], teacher.logits[keep], 2.0), atol=1e-6)
-    assert torch.allclose(loss.mlm, F.cross_entropy(student.logits[labels != -100], labels[labels != -100]))
-    cos = 1 - F.cosine_similarity(student.hidden_states[-1][keep], teacher.hidden_states[-1][keep], dim=-1).mean()
+    assert torch.allclose(
+        loss.soft,
+        _direct(student.logits[keep], teacher.logits[keep], 2.0),
+        atol=1e-6,
+    )
+    assert torch.allclose(
+        loss.mlm,
+        F.cross_entropy(student.logits[labels != -100], labels[labels != -100]),
+    )
+    cos = (
+        1
+        - F.cosine_similarity(
+            student.hidden_states[-1][keep], teacher.hidden_states[-1][keep], dim=-1
+        ).mean()
+    )
     assert torch.allclose(loss.cos, cos, atol=1e-6)
     assert torch.allclose(loss.total, 5 * loss.soft + 2 * loss.mlm + loss.cos)
 
@@ -131,24 +179,86 @@ def test_kd_step_freezes_the_teacher_and_trains_the_student():
     teacher, student = _Tiny(0), _Tiny(1)
     before = {k: v.clone() for k, v in teacher.state_dict().items()}
     optimizer = torch.optim.SGD(student.parameters(), lr=0.5)
-    batch = {"input_ids": torch.randint(0, 30, (4, 8)), "attention_mask": torch.ones(4, 8, dtype=torch.long)}
-    losses = [kd_step(teacher, student, batch, optimizer, temperature=2.0) for _ in range(30)]
+    batch = {
+        "input_ids": torch.randint(0, 30, (4, 8)),
+        "attention_mask": torch.ones(4, 8, dtype=torch.long),
+    }
+    losses = [
+        kd_step(teacher, student, batch, optimizer, temperature=2.0)
+        for _ in range(30)
+    ]
     assert not teacher.training and student.training
     assert all(torch.equal(v, teacher.state_dict()[k]) for k, v in before.items())
     assert all(p.grad is None for p in teacher.parameters())
     assert losses[-1] < 0.5 * losses[0]
 
 
-@pytest.mark.parametrize("call, error, match", [
-    (lambda: soft_target_loss(torch.randn(2, 5), torch.randn(2, 6)), ValueError, "same shape"),
-    (lambda: soft_target_loss(torch.randn(2, 5), torch.randn(2, 5), temperature=0.0), ValueError, "temperature must be > 0"),
-    (lambda: soft_target_loss(torch.randn(2, 5), torch.randn(2, 5), temperature=-1), ValueError, "temperature must be > 0"),
-    (lambda: soft_target_loss(torch.randn(2, 5), torch.randn(2, 5), mask=torch.ones(3, dtype=torch.bool)), ValueError, "mask"),
-    (lambda: chunked_soft_target_loss(torch.randn(4, 3), torch.randn(5, 2), torch.randn(4, 5)), ValueError, "share H"),
-    (lambda: chunked_soft_target_loss(torch.randn(4, 3), torch.randn(5, 3), torch.randn(4, 6)), ValueError, "teacher logits"),
-    (lambda: chunked_soft_target_loss(torch.randn(4, 3), torch.randn(5, 3), (torch.randn(4, 2), torch.randn(6, 2))), ValueError, "teacher pair"),
-    (lambda: chunked_soft_target_loss(torch.randn(4, 3), torch.randn(5, 3), torch.randn(4, 5), chunk_size=0), ValueError, "chunk_size"),
-])
+@pytest.mark.parametrize(
+    "call, error, match",
+    [
+        (
+            lambda: soft_target_loss(torch.randn(2, 5), torch.randn(2, 6)),
+            ValueError,
+            "same shape",
+        ),
+        (
+            lambda: soft_target_loss(
+                torch.randn(2, 5), torch.randn(2, 5), temperature=0.0
+            ),
+            ValueError,
+            "temperature must be > 0",
+        ),
+        (
+            lambda: soft_target_loss(
+                torch.randn(2, 5), torch.randn(2, 5), temperature=-1
+            ),
+            ValueError,
+            "temperature must be > 0",
+        ),
+        (
+            lambda: soft_target_loss(
+                torch.randn(2, 5),
+                torch.randn(2, 5),
+                mask=torch.ones(3, dtype=torch.bool),
+            ),
+            ValueError,
+            "mask",
+        ),
+        (
+            lambda: chunked_soft_target_loss(
+                torch.randn(4, 3), torch.randn(5, 2), torch.randn(4, 5)
+            ),
+            ValueError,
+            "share H",
+        ),
+        (
+            lambda: chunked_soft_target_loss(
+                torch.randn(4, 3), torch.randn(5, 3), torch.randn(4, 6)
+            ),
+            ValueError,
+            "teacher logits",
+        ),
+        (
+            lambda: chunked_soft_target_loss(
+                torch.randn(4, 3),
+                torch.randn(5, 3),
+                (torch.randn(4, 2), torch.randn(6, 2)),
+            ),
+            ValueError,
+            "teacher pair",
+        ),
+        (
+            lambda: chunked_soft_target_loss(
+                torch.randn(4, 3),
+                torch.randn(5, 3),
+                torch.randn(4, 5),
+                chunk_size=0,
+            ),
+            ValueError,
+            "chunk_size",
+        ),
+    ],
+)
 def test_rejects_bad_input(call, error, match):
     with pytest.raises(error, match=match):
         call()
@@ -159,5 +269,10 @@ def test_the_notes_constructor_mistake_fails_and_the_right_call_matches_ours():
     s, t = torch.randn(4, 5), torch.randn(4, 5)
     with pytest.raises(RuntimeError, match="ambiguous"):
         torch.nn.KLDivLoss(F.log_softmax(s / 2, -1), F.softmax(t / 2, -1))
-    right = torch.nn.KLDivLoss(reduction="batchmean")(F.log_softmax(s / 2, -1), F.softmax(t / 2, -1)) * 4
+    right = (
+        torch.nn.KLDivLoss(reduction="batchmean")(
+            F.log_softmax(s / 2, -1), F.softmax(t / 2, -1)
+        )
+        * 4
+    )
     assert torch.allclose(right, soft_target_loss(s, t, temperature=2.0))

@@ -6,13 +6,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from transformers import T5Config, T5ForConditionalGeneration
 
-from stats import chi_square_pvalue
 from snippets.t5.span_corruption import (
-    compute_input_and_target_lengths, corrupted_lengths, noise_span_to_unique_sentinel, random_spans_noise_mask,
-    random_spans_noise_mask_batch, span_corruption,
+    compute_input_and_target_lengths,
+    corrupted_lengths,
+    noise_span_to_unique_sentinel,
+    random_spans_noise_mask,
+    random_spans_noise_mask_batch,
+    span_corruption,
 )
+from stats import chi_square_pvalue
 
-SENTINEL_0 = 999   # <extra_id_0>: the highest id; <extra_id_k> = SENTINEL_0 - k
+SENTINEL_0 = 999  # <extra_id_0>: the highest id; <extra_id_k> = SENTINEL_0 - k
 
 
 def _runs(mask: torch.Tensor) -> list[tuple[bool, int]]:
@@ -27,17 +31,28 @@ def _runs(mask: torch.Tensor) -> list[tuple[bool, int]]:
 
 
 @settings(max_examples=80, deadline=None)
-@given(length=st.integers(2, 300), density=st.floats(0.01, 0.9), mean_span=st.floats(1.0, 10.0), seed=st.integers(0, 2**31 - 1))
+@given(
+    length=st.integers(2, 300),
+    density=st.floats(0.01, 0.9),
+    mean_span=st.floats(1.0, 10.0),
+    seed=st.integers(0, 2**31 - 1),
+)
 def test_mask_invariants(length, density, mean_span, seed):
-    mask = random_spans_noise_mask_batch(3, length, density, mean_span, generator=torch.Generator().manual_seed(seed))
+    mask = random_spans_noise_mask_batch(
+        3, length, density, mean_span, generator=torch.Generator().manual_seed(seed)
+    )
     num_noise = min(max(round(length * density), 1), length - 1)
-    num_spans = min(max(round(num_noise / mean_span), 1), num_noise, length - num_noise)
+    num_spans = min(
+        max(round(num_noise / mean_span), 1), num_noise, length - num_noise
+    )
     for row in mask:
-        assert int(row.sum()) == num_noise                          # exact noise count
+        assert int(row.sum()) == num_noise  # exact noise count
         runs = _runs(row)
-        assert runs[0][0] is False                                   # starts with non-noise
-        assert sum(1 for v, _ in runs if v) == num_spans             # exact span count
-        assert len(runs) == 2 * num_spans and runs[-1][0] is True    # non-noise, noise, ..., non-noise, noise
+        assert runs[0][0] is False  # starts with non-noise
+        assert sum(1 for v, _ in runs if v) == num_spans  # exact span count
+        assert (
+            len(runs) == 2 * num_spans and runs[-1][0] is True
+        )  # non-noise, noise, ..., non-noise, noise
 
 
 def test_reference_counts_for_t5_defaults():
@@ -49,19 +64,32 @@ def test_span_lengths_are_a_uniform_random_composition():
     # n noise tokens cut into k non-empty segments uniformly at random: the first segment has
     # P(len = j) = C(n - j - 1, k - 2) / C(n - 1, k - 1). Chi-square against that exact law.
     n, k = 15, 5
-    masks = random_spans_noise_mask_batch(4000, 100, 0.15, 3.0, generator=torch.Generator().manual_seed(1))
-    first = torch.tensor([next(length for v, length in _runs(m) if v) for m in masks])
-    pmf = torch.tensor([math.comb(n - j - 1, k - 2) / math.comb(n - 1, k - 1) for j in range(1, n - k + 2)])
+    masks = random_spans_noise_mask_batch(
+        4000, 100, 0.15, 3.0, generator=torch.Generator().manual_seed(1)
+    )
+    first = torch.tensor(
+        [next(length for v, length in _runs(m) if v) for m in masks]
+    )
+    pmf = torch.tensor(
+        [
+            math.comb(n - j - 1, k - 2) / math.comb(n - 1, k - 1)
+            for j in range(1, n - k + 2)
+        ]
+    )
     assert torch.isclose(pmf.sum(), torch.tensor(1.0, dtype=pmf.dtype))
     counts = torch.bincount(first, minlength=n - k + 2)[1:]
     assert chi_square_pvalue(counts, pmf) > 1e-6
-    assert chi_square_pvalue(counts, torch.ones_like(pmf)) < 1e-6     # the test can tell a wrong law
+    assert (
+        chi_square_pvalue(counts, torch.ones_like(pmf)) < 1e-6
+    )  # the test can tell a wrong law
 
 
 def test_inputs_and_targets_merge_back_into_the_original():
     g = torch.Generator().manual_seed(2)
     ids = torch.randint(10, 900, (16, 120), generator=g)
-    inputs, targets = span_corruption(ids, sentinel_start_id=SENTINEL_0, eos_token_id=1, generator=g)
+    inputs, targets = span_corruption(
+        ids, sentinel_start_id=SENTINEL_0, eos_token_id=1, generator=g
+    )
     assert (inputs[:, -1] == 1).all() and (targets[:, -1] == 1).all()
     for row in range(16):
         inp, tgt = inputs[row, :-1].tolist(), targets[row, :-1].tolist()
@@ -80,9 +108,15 @@ def test_inputs_and_targets_merge_back_into_the_original():
 def test_sentinel_ids_count_down_from_extra_id_0():
     tokens = torch.tensor([5, 6, 7, 8, 9, 10, 11])
     noise = torch.tensor([False, True, True, False, True, False, True])
-    assert noise_span_to_unique_sentinel(tokens, noise, sentinel_start_id=SENTINEL_0).tolist() == [5, 999, 8, 998, 10, 997]
-    inputs, targets = span_corruption(torch.randint(10, 900, (4, 568)), sentinel_start_id=SENTINEL_0, eos_token_id=1,
-                                      generator=torch.Generator().manual_seed(3))
+    assert noise_span_to_unique_sentinel(
+        tokens, noise, sentinel_start_id=SENTINEL_0
+    ).tolist() == [5, 999, 8, 998, 10, 997]
+    inputs, targets = span_corruption(
+        torch.randint(10, 900, (4, 568)),
+        sentinel_start_id=SENTINEL_0,
+        eos_token_id=1,
+        generator=torch.Generator().manual_seed(3),
+    )
     sentinels = inputs[inputs > 900].view(4, -1)
     assert torch.equal(sentinels, (SENTINEL_0 - torch.arange(28)).expand(4, 28))
     assert torch.equal(targets[targets > 900].view(4, -1), sentinels)
@@ -92,19 +126,41 @@ def test_lengths_agree_with_a_brute_force_search_and_with_t5():
     assert compute_input_and_target_lengths(512) == (568, 114)
     for inputs_length in (16, 64, 128, 177, 256, 512):
         for density, mean_span in ((0.15, 3.0), (0.3, 2.0), (0.5, 3.0)):
-            best = max(n for n in range(1, 4 * inputs_length) if corrupted_lengths(n, density, mean_span)[0] <= inputs_length)
-            assert compute_input_and_target_lengths(inputs_length, density, mean_span) == (best, corrupted_lengths(best, density, mean_span)[1])
+            best = max(
+                n
+                for n in range(1, 4 * inputs_length)
+                if corrupted_lengths(n, density, mean_span)[0] <= inputs_length
+            )
+            assert compute_input_and_target_lengths(
+                inputs_length, density, mean_span
+            ) == (best, corrupted_lengths(best, density, mean_span)[1])
     tokens_length, targets_length = compute_input_and_target_lengths(512)
-    inputs, targets = span_corruption(torch.randint(10, 900, (2, tokens_length)), sentinel_start_id=SENTINEL_0, eos_token_id=1)
+    inputs, targets = span_corruption(
+        torch.randint(10, 900, (2, tokens_length)),
+        sentinel_start_id=SENTINEL_0,
+        eos_token_id=1,
+    )
     assert inputs.shape == (2, 512) and targets.shape == (2, targets_length)
 
 
 def test_tiny_t5_accepts_the_pair_and_gives_a_finite_loss():
     torch.manual_seed(0)
-    config = T5Config(vocab_size=1000, d_model=32, d_kv=8, d_ff=64, num_layers=2, num_heads=4, decoder_start_token_id=0)
+    config = T5Config(
+        vocab_size=1000,
+        d_model=32,
+        d_kv=8,
+        d_ff=64,
+        num_layers=2,
+        num_heads=4,
+        decoder_start_token_id=0,
+    )
     model = T5ForConditionalGeneration(config)
-    inputs, targets = span_corruption(torch.randint(10, 900, (3, 50)), sentinel_start_id=SENTINEL_0, eos_token_id=1,
-                                      generator=torch.Generator().manual_seed(4))
+    inputs, targets = span_corruption(
+        torch.randint(10, 900, (3, 50)),
+        sentinel_start_id=SENTINEL_0,
+        eos_token_id=1,
+        generator=torch.Generator().manual_seed(4),
+    )
     loss = model(input_ids=inputs, labels=targets).loss
     assert torch.isfinite(loss) and loss > 0
     loss.backward()
@@ -112,19 +168,60 @@ def test_tiny_t5_accepts_the_pair_and_gives_a_finite_loss():
 
 def test_same_seed_same_corruption():
     ids = torch.randint(10, 900, (4, 64))
-    a = span_corruption(ids, sentinel_start_id=SENTINEL_0, eos_token_id=1, generator=torch.Generator().manual_seed(5))
-    b = span_corruption(ids, sentinel_start_id=SENTINEL_0, eos_token_id=1, generator=torch.Generator().manual_seed(5))
+    a = span_corruption(
+        ids,
+        sentinel_start_id=SENTINEL_0,
+        eos_token_id=1,
+        generator=torch.Generator().manual_seed(5),
+    )
+    b = span_corruption(
+        ids,
+        sentinel_start_id=SENTINEL_0,
+        eos_token_id=1,
+        generator=torch.Generator().manual_seed(5),
+    )
     assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
 
 
-@pytest.mark.parametrize("call, error, match", [
-    (lambda: random_spans_noise_mask(1), ValueError, "length must be >= 2"),
-    (lambda: random_spans_noise_mask(10, noise_density=1.0), ValueError, "noise_density"),
-    (lambda: random_spans_noise_mask(10, mean_noise_span_length=0.5), ValueError, "mean_noise_span_length"),
-    (lambda: span_corruption(torch.tensor([[5, 999, 7, 8]]), sentinel_start_id=999, eos_token_id=1), ValueError, "sentinel range"),
-    (lambda: span_corruption(torch.rand(2, 8), sentinel_start_id=999, eos_token_id=1), TypeError, "integer token ids"),
-    (lambda: noise_span_to_unique_sentinel(torch.ones(3), torch.ones(4, dtype=torch.bool), sentinel_start_id=9), ValueError, "same shape"),
-])
+@pytest.mark.parametrize(
+    "call, error, match",
+    [
+        (lambda: random_spans_noise_mask(1), ValueError, "length must be >= 2"),
+        (
+            lambda: random_spans_noise_mask(10, noise_density=1.0),
+            ValueError,
+            "noise_density",
+        ),
+        (
+            lambda: random_spans_noise_mask(10, mean_noise_span_length=0.5),
+            ValueError,
+            "mean_noise_span_length",
+        ),
+        (
+            lambda: span_corruption(
+                torch.tensor([[5, 999, 7, 8]]),
+                sentinel_start_id=999,
+                eos_token_id=1,
+            ),
+            ValueError,
+            "sentinel range",
+        ),
+        (
+            lambda: span_corruption(
+                torch.rand(2, 8), sentinel_start_id=999, eos_token_id=1
+            ),
+            TypeError,
+            "integer token ids",
+        ),
+        (
+            lambda: noise_span_to_unique_sentinel(
+                torch.ones(3), torch.ones(4, dtype=torch.bool), sentinel_start_id=9
+            ),
+            ValueError,
+            "same shape",
+        ),
+    ],
+)
 def test_rejects_bad_input(call, error, match):
     with pytest.raises(error, match=match):
         call()

@@ -4,44 +4,74 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from transformers import XLNetConfig, XLNetLMHeadModel
 
-from snippets.xlnet.permutation_lm import permutation_masks, plm_inputs, sample_factorization_order, sample_target_spans
+from snippets.xlnet.permutation_lm import (
+    permutation_masks,
+    plm_inputs,
+    sample_factorization_order,
+    sample_target_spans,
+)
 
 
 @settings(max_examples=60, deadline=None)
-@given(B=st.integers(1, 4), L=st.integers(1, 24), seed=st.integers(0, 2**31 - 1), rate=st.floats(0.0, 1.0))
+@given(
+    B=st.integers(1, 4),
+    L=st.integers(1, 24),
+    seed=st.integers(0, 2**31 - 1),
+    rate=st.floats(0.0, 1.0),
+)
 def test_mask_invariants_hold_for_random_shapes(B, L, seed, rate):
     g = torch.Generator().manual_seed(seed)
     order = sample_factorization_order(B, L, generator=g)
     is_target = torch.rand(B, L, generator=g) < rate
-    perm_mask, target_mapping = permutation_masks(order, is_target, dtype=torch.bool)
-    assert torch.equal(order.sort(-1).values, torch.arange(L).expand(B, L))          # a permutation's ranks
+    perm_mask, target_mapping = permutation_masks(
+        order, is_target, dtype=torch.bool
+    )
+    assert torch.equal(
+        order.sort(-1).values, torch.arange(L).expand(B, L)
+    )  # a permutation's ranks
     can_see = ~perm_mask
     t_i, t_j = is_target[:, :, None], is_target[:, None, :]
     earlier = order[:, None, :] < order[:, :, None]
-    assert can_see[(t_i & ~t_j).expand_as(can_see)].all()                             # targets see every non-target
-    assert torch.equal(can_see & t_i & t_j, t_i & t_j & earlier)                      # ...and earlier targets only
-    assert not (can_see & ~t_i & t_j).any()                                          # non-targets see no target
-    assert can_see[(~t_i & ~t_j).expand_as(can_see)].all()                           # ...and every non-target
-    assert not can_see.diagonal(dim1=1, dim2=2)[is_target].any()                      # never itself
+    assert can_see[
+        (t_i & ~t_j).expand_as(can_see)
+    ].all()  # targets see every non-target
+    assert torch.equal(
+        can_see & t_i & t_j, t_i & t_j & earlier
+    )  # ...and earlier targets only
+    assert not (can_see & ~t_i & t_j).any()  # non-targets see no target
+    assert can_see[
+        (~t_i & ~t_j).expand_as(can_see)
+    ].all()  # ...and every non-target
+    assert not can_see.diagonal(dim1=1, dim2=2)[is_target].any()  # never itself
     K = int(is_target.sum(1).max()) if B else 0
     assert target_mapping.shape == (B, K, L)
     counts = is_target.sum(1)
-    for b in range(B):  # the one-hot rows pick exactly the targets, in position order, then zero rows
+    for b in range(
+        B
+    ):  # the one-hot rows pick exactly the targets, in position order, then zero rows
         rows = target_mapping[b]
-        assert torch.equal(rows[: counts[b]].nonzero()[:, 1], is_target[b].nonzero()[:, 0])
-        assert not rows[counts[b]:].any()
+        assert torch.equal(
+            rows[: counts[b]].nonzero()[:, 1], is_target[b].nonzero()[:, 0]
+        )
+        assert not rows[counts[b] :].any()
 
 
 @pytest.fixture(scope="module")
 def tiny_xlnet():
     torch.manual_seed(0)
-    config = XLNetConfig(vocab_size=60, d_model=32, n_layer=2, n_head=4, d_inner=64, dropout=0.0)
+    config = XLNetConfig(
+        vocab_size=60, d_model=32, n_layer=2, n_head=4, d_inner=64, dropout=0.0
+    )
     return XLNetLMHeadModel(config).eval()
 
 
 def _logits(model, inputs, ids):
     with torch.no_grad():
-        return model(input_ids=ids, perm_mask=inputs["perm_mask"], target_mapping=inputs["target_mapping"]).logits
+        return model(
+            input_ids=ids,
+            perm_mask=inputs["perm_mask"],
+            target_mapping=inputs["target_mapping"],
+        ).logits
 
 
 def test_xlnet_prediction_ignores_its_own_token_and_later_targets(tiny_xlnet):
@@ -57,18 +87,24 @@ def test_xlnet_prediction_ignores_its_own_token_and_later_targets(tiny_xlnet):
         is_target[positions[b, valid_k]] = True
         for k in valid_k.tolist():
             p = positions[b, k].item()
-            hidden_from_p = inputs["perm_mask"][b, p].bool()             # what target p may not see
+            hidden_from_p = inputs["perm_mask"][
+                b, p
+            ].bool()  # what target p may not see
             for j in range(18):
                 edited = ids.clone()
                 edited[b, j] = (ids[b, j] + 1) % 60
-                delta = (_logits(tiny_xlnet, inputs, edited)[b, k] - base[b, k]).abs().max()
-                if hidden_from_p[j]:          # itself or a later-ordered target
+                delta = (
+                    (_logits(tiny_xlnet, inputs, edited)[b, k] - base[b, k])
+                    .abs()
+                    .max()
+                )
+                if hidden_from_p[j]:  # itself or a later-ordered target
                     assert delta < 1e-5, (b, k, j)
                     checked += 1
                 elif not is_target[j]:
                     changed_by_context += bool(delta > 1e-4)
     assert checked > 0
-    assert changed_by_context > 0          # the visible context does move the prediction
+    assert changed_by_context > 0  # the visible context does move the prediction
 
 
 def test_plm_inputs_feed_xlnet_and_give_a_finite_loss(tiny_xlnet):
@@ -82,26 +118,35 @@ def test_about_one_sixth_of_tokens_are_targets_and_specials_never():
     B, L = 64, 512
     special = torch.zeros(B, L, dtype=torch.bool)
     special[:, -2:] = True
-    special[:, 200:260] = True                               # padding in the middle of a row
+    special[:, 200:260] = True  # padding in the middle of a row
     g = torch.Generator().manual_seed(4)
     is_target = sample_target_spans(~special, generator=g)
     assert not (is_target & special).any()
     # spans (not tokens) are the independent units: ~B·L/(6·3) spans of mean length 3
     n_spans = B * L // 18
     expected = (1 / 6) * float((~special).float().mean())
-    assert abs(float(is_target.float().mean()) - expected) < 5 * 3 * (1 / 6 / n_spans) ** 0.5
+    assert (
+        abs(float(is_target.float().mean()) - expected)
+        < 5 * 3 * (1 / 6 / n_spans) ** 0.5
+    )
 
 
 def test_labels_are_the_target_tokens_and_the_input_is_not_replaced():
-    ids = torch.randint(0, 1000, (4, 64), generator=torch.Generator().manual_seed(5))
+    ids = torch.randint(
+        0, 1000, (4, 64), generator=torch.Generator().manual_seed(5)
+    )
     special = torch.zeros_like(ids, dtype=torch.bool)
     special[:, 0] = True
-    inputs = plm_inputs(ids, special_tokens_mask=special, generator=torch.Generator().manual_seed(6))
+    inputs = plm_inputs(
+        ids, special_tokens_mask=special, generator=torch.Generator().manual_seed(6)
+    )
     assert torch.equal(inputs["input_ids"], ids)
     tm = inputs["target_mapping"].bool()
     for b in range(4):
         valid = inputs["labels"][b] != -100
-        assert torch.equal(inputs["labels"][b][valid], ids[b][tm[b][valid].nonzero()[:, 1]])
+        assert torch.equal(
+            inputs["labels"][b][valid], ids[b][tm[b][valid].nonzero()[:, 1]]
+        )
     assert not tm[:, :, 0].any()
 
 
@@ -112,15 +157,22 @@ def test_same_seed_same_inputs():
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
-@pytest.mark.parametrize("kwargs, error, match", [
-    ({"input_ids": torch.zeros(2, 8)}, TypeError, "integer token ids"),
-    ({"input_ids": torch.zeros(8, dtype=torch.long)}, ValueError, r"2-D"),
-    ({"plm_probability": 0.0}, ValueError, "plm_probability"),
-    ({"plm_probability": 1.0}, ValueError, "plm_probability"),
-    ({"max_span_length": 0}, ValueError, "max_span_length"),
-    ({"special_tokens_mask": torch.zeros(2, 9, dtype=torch.bool)}, ValueError, "shape of input_ids"),
-    ({"generator": "seed"}, TypeError, "torch.Generator"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"input_ids": torch.zeros(2, 8)}, TypeError, "integer token ids"),
+        ({"input_ids": torch.zeros(8, dtype=torch.long)}, ValueError, r"2-D"),
+        ({"plm_probability": 0.0}, ValueError, "plm_probability"),
+        ({"plm_probability": 1.0}, ValueError, "plm_probability"),
+        ({"max_span_length": 0}, ValueError, "max_span_length"),
+        (
+            {"special_tokens_mask": torch.zeros(2, 9, dtype=torch.bool)},
+            ValueError,
+            "shape of input_ids",
+        ),
+        ({"generator": "seed"}, TypeError, "torch.Generator"),
+    ],
+)
 def test_rejects_bad_input(kwargs, error, match):
     args = {"input_ids": torch.zeros(2, 8, dtype=torch.long)} | kwargs
     with pytest.raises(error, match=match):
@@ -129,6 +181,8 @@ def test_rejects_bad_input(kwargs, error, match):
 
 def test_permutation_masks_rejects_mismatched_shapes():
     with pytest.raises(ValueError, match="both be"):
-        permutation_masks(torch.zeros(2, 3, dtype=torch.long), torch.zeros(2, 4, dtype=torch.bool))
+        permutation_masks(
+            torch.zeros(2, 3, dtype=torch.long), torch.zeros(2, 4, dtype=torch.bool)
+        )
     with pytest.raises(TypeError, match="bool"):
         permutation_masks(torch.zeros(2, 3, dtype=torch.long), torch.zeros(2, 3))

@@ -10,6 +10,7 @@ raises :class:`BibError` with the file, the line or key, and the reason.
 >>> bib.papers["lan2020albert"].categories
 ('architecture', 'compression')
 """
+
 from __future__ import annotations
 
 import re
@@ -63,7 +64,10 @@ class Entry:
 
     @property
     def authors(self) -> list[str]:
-        return [strip_braces(a.strip()) for a in re.split(r"\s+and\s+", self.fields["author"])]
+        return [
+            strip_braces(a.strip())
+            for a in re.split(r"\s+and\s+", self.fields["author"])
+        ]
 
     @property
     def label(self) -> str:
@@ -79,7 +83,9 @@ class Entry:
 
     @property
     def venue(self) -> str:
-        return strip_braces(self.fields.get("journal") or self.fields.get("booktitle") or "")
+        return strip_braces(
+            self.fields.get("journal") or self.fields.get("booktitle") or ""
+        )
 
     @property
     def arxiv(self) -> str | None:
@@ -87,7 +93,10 @@ class Entry:
 
     def to_bibtex(self) -> str:
         width = max(len(name) for name in self.fields)
-        body = ",\n".join(f"  {name:<{width}} = {{{value}}}" for name, value in self.fields.items())
+        body = ",\n".join(
+            f"  {name:<{width}} = {{{value}}}"
+            for name, value in self.fields.items()
+        )
         return f"@{self.entry_type}{{{self.key},\n{body}\n}}\n"
 
 
@@ -109,9 +118,13 @@ class Paper:
     tests: str | None = None
     terms_zh: tuple[str, ...] = ()
     notebooks: tuple[str, ...] = ()
-    venue: str | None = None               # short label, e.g. "ICLR"; the .bib has the full name
-    venue_date: str | None = None          # YYYY-MM of the venue version (conference or issue)
-    models: tuple[dict, ...] = ()          # comparison facts, each {value or computed, source}
+    venue: str | None = None  # short label, e.g. "ICLR"; the .bib has the full name
+    venue_date: str | None = (
+        None  # YYYY-MM of the venue version (conference or issue)
+    )
+    models: tuple[
+        dict, ...
+    ] = ()  # comparison facts, each {value or computed, source}
 
 
 @dataclass(frozen=True)
@@ -126,7 +139,9 @@ class Bibliography:
 
     def keys_in(self, category: str) -> list[str]:
         if category not in self.categories:
-            raise BibError(f"unknown category {category!r}; expected one of {sorted(self.categories)}")
+            raise BibError(
+                f"unknown category {category!r}; expected one of {sorted(self.categories)}"
+            )
         return [k for k, p in self.papers.items() if category in p.categories]
 
     def bibtex(self, keys: Iterable[str] | None = None) -> str:
@@ -134,7 +149,9 @@ class Bibliography:
         keys = list(self.entries) if keys is None else list(keys)
         unknown = [k for k in keys if k not in self.entries]
         if unknown:
-            raise BibError(f"unknown citation key(s): {', '.join(unknown)}; known keys: {', '.join(sorted(self.entries))}")
+            raise BibError(
+                f"unknown citation key(s): {', '.join(unknown)}; known keys: {', '.join(sorted(self.entries))}"
+            )
         return "\n".join(self.entries[k].to_bibtex() for k in keys)
 
     def paper_for_page(self, src_uri: str) -> Paper | None:
@@ -169,61 +186,107 @@ def parse_bib_file(path: Path) -> list[Entry]:
         if isinstance(block, model.DuplicateBlockKeyBlock):
             raise BibError(f"{where}: duplicate key {block.key!r}")
         first = block.raw.strip().splitlines()[0] if block.raw.strip() else ""
-        raise BibError(f"{where}: this block does not parse as BibTeX (unbalanced braces or a missing comma?): {first[:80]!r}")
+        raise BibError(
+            f"{where}: this block does not parse as BibTeX (unbalanced braces or a missing comma?): {first[:80]!r}"
+        )
     entries = []
     for raw in library.entries:
         where = f"{path}:{raw.start_line + 1}: entry {raw.key!r}"
         entry_type = raw.entry_type.lower()
-        fields = {name.lower(): str(f.value).strip() for name, f in raw.fields_dict.items()}
+        fields = {
+            name.lower(): str(f.value).strip()
+            for name, f in raw.fields_dict.items()
+        }
         if entry_type not in REQUIRED_FIELDS:
-            raise BibError(f"{where}: unsupported entry type @{raw.entry_type}; expected one of {sorted(REQUIRED_FIELDS)}")
-        missing = [name for name in REQUIRED_FIELDS[entry_type] if not fields.get(name)]
+            raise BibError(
+                f"{where}: unsupported entry type @{raw.entry_type}; expected one of {sorted(REQUIRED_FIELDS)}"
+            )
+        missing = [
+            name for name in REQUIRED_FIELDS[entry_type] if not fields.get(name)
+        ]
         if missing:
-            raise BibError(f"{where}: missing required field(s) {', '.join(missing)} for @{entry_type}")
+            raise BibError(
+                f"{where}: missing required field(s) {', '.join(missing)} for @{entry_type}"
+            )
         if not re.fullmatch(r"\d{4}", fields["year"]):
-            raise BibError(f"{where}: year must be four digits, got {fields['year']!r}")
+            raise BibError(
+                f"{where}: year must be four digits, got {fields['year']!r}"
+            )
         if "eprint" in fields:
             if not ARXIV_ID.fullmatch(fields["eprint"]):
-                raise BibError(f"{where}: eprint {fields['eprint']!r} is not a well-formed arXiv id (e.g. 1909.11942 or hep-th/9901001)")
+                raise BibError(
+                    f"{where}: eprint {fields['eprint']!r} is not a well-formed arXiv id (e.g. 1909.11942 or hep-th/9901001)"
+                )
             if fields.get("archiveprefix", "").lower() != "arxiv":
-                raise BibError(f"{where}: an eprint needs archiveprefix = {{arXiv}}")
+                raise BibError(
+                    f"{where}: an eprint needs archiveprefix = {{arXiv}}"
+                )
         entries.append(Entry(raw.key, entry_type, fields, path, raw.start_line + 1))
     return entries
 
 
 def _check_type(where: str, name: str, value: object, kind: type) -> None:
     if kind is list:
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise BibError(f"{where}: {name} must be a list of strings, got {value!r}")
+        if not isinstance(value, list) or not all(
+            isinstance(v, str) for v in value
+        ):
+            raise BibError(
+                f"{where}: {name} must be a list of strings, got {value!r}"
+            )
     elif not isinstance(value, kind):
         raise BibError(f"{where}: {name} must be a {kind.__name__}, got {value!r}")
 
 
-_PAPER_FIELDS = {"name": str, "categories": list, "changes": str, "page": str, "snippets": list, "tests": str,
-                 "terms_zh": list, "notebooks": list, "venue": str, "venue_date": str, "models": "models"}
+_PAPER_FIELDS = {
+    "name": str,
+    "categories": list,
+    "changes": str,
+    "page": str,
+    "snippets": list,
+    "tests": str,
+    "terms_zh": list,
+    "notebooks": list,
+    "venue": str,
+    "venue_date": str,
+    "models": "models",
+}
 MODEL_FACTS = ("params", "data", "compute", "glue", "squad")
 
 
 def _check_models(where: str, models: object) -> None:
     if not isinstance(models, list) or not all(isinstance(m, dict) for m in models):
-        raise BibError(f"{where}: models must be an array of tables ([[papers.KEY.models]])")
+        raise BibError(
+            f"{where}: models must be an array of tables ([[papers.KEY.models]])"
+        )
     for row in models:
         name = row.get("name")
         if not isinstance(name, str):
             raise BibError(f"{where}: every model needs a name")
         unknown = set(row) - {"name", *MODEL_FACTS}
         if unknown:
-            raise BibError(f"{where}: model {name!r} has unknown fact(s) {sorted(unknown)}; expected {MODEL_FACTS}")
+            raise BibError(
+                f"{where}: model {name!r} has unknown fact(s) {sorted(unknown)}; expected {MODEL_FACTS}"
+            )
         for fact in MODEL_FACTS:
             if fact not in row:
                 continue
             cell = row[fact]
-            if not isinstance(cell, dict) or not isinstance(cell.get("source"), str) or not cell["source"]:
-                raise BibError(f"{where}: model {name!r} fact {fact!r} must be a table with a non-empty source")
+            if (
+                not isinstance(cell, dict)
+                or not isinstance(cell.get("source"), str)
+                or not cell["source"]
+            ):
+                raise BibError(
+                    f"{where}: model {name!r} fact {fact!r} must be a table with a non-empty source"
+                )
             if ("value" in cell) == ("computed" in cell):
-                raise BibError(f"{where}: model {name!r} fact {fact!r} needs exactly one of value or computed")
+                raise BibError(
+                    f"{where}: model {name!r} fact {fact!r} needs exactly one of value or computed"
+                )
             if fact == "glue" and cell.get("split") not in ("test", "dev"):
-                raise BibError(f"{where}: model {name!r} glue needs split = \"test\" or \"dev\"")
+                raise BibError(
+                    f'{where}: model {name!r} glue needs split = "test" or "dev"'
+                )
 
 
 def load(refs_dir: Path = REFS_DIR) -> Bibliography:
@@ -237,7 +300,9 @@ def load(refs_dir: Path = REFS_DIR) -> Bibliography:
         for entry in parse_bib_file(path):
             if entry.key in entries:
                 first = entries[entry.key]
-                raise BibError(f"{path}:{entry.line}: duplicate key {entry.key!r} (first defined at {first.path}:{first.line})")
+                raise BibError(
+                    f"{path}:{entry.line}: duplicate key {entry.key!r} (first defined at {first.path}:{first.line})"
+                )
             entries[entry.key] = entry
 
     meta_path = refs_dir / "papers.toml"
@@ -255,10 +320,14 @@ def load(refs_dir: Path = REFS_DIR) -> Bibliography:
     for key, raw in meta.get("papers", {}).items():
         where = f"{meta_path}: paper {key!r}"
         if key not in entries:
-            raise BibError(f"{where}: no BibTeX entry with this key in {refs_dir}/*.bib")
+            raise BibError(
+                f"{where}: no BibTeX entry with this key in {refs_dir}/*.bib"
+            )
         unknown = set(raw) - set(_PAPER_FIELDS)
         if unknown:
-            raise BibError(f"{where}: unknown field(s) {sorted(unknown)}; expected {sorted(_PAPER_FIELDS)}")
+            raise BibError(
+                f"{where}: unknown field(s) {sorted(unknown)}; expected {sorted(_PAPER_FIELDS)}"
+            )
         for name in ("name", "categories", "changes"):
             if name not in raw:
                 raise BibError(f"{where}: missing required field {name!r}")
@@ -267,11 +336,17 @@ def load(refs_dir: Path = REFS_DIR) -> Bibliography:
                 _check_models(where, value)
             else:
                 _check_type(where, name, value, _PAPER_FIELDS[name])
-        if "venue_date" in raw and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", raw["venue_date"]):
-            raise BibError(f"{where}: venue_date must be YYYY-MM, got {raw['venue_date']!r}")
+        if "venue_date" in raw and not re.fullmatch(
+            r"\d{4}-(0[1-9]|1[0-2])", raw["venue_date"]
+        ):
+            raise BibError(
+                f"{where}: venue_date must be YYYY-MM, got {raw['venue_date']!r}"
+            )
         bad = [c for c in raw["categories"] if c not in categories]
         if bad or not raw["categories"]:
-            raise BibError(f"{where}: categories {raw['categories']} must be a non-empty subset of {sorted(categories)}")
+            raise BibError(
+                f"{where}: categories {raw['categories']} must be a non-empty subset of {sorted(categories)}"
+            )
         papers[key] = Paper(
             key=key,
             name=raw["name"],
@@ -289,11 +364,19 @@ def load(refs_dir: Path = REFS_DIR) -> Bibliography:
     orphans = [k for k in entries if k not in papers]
     if orphans:
         e = entries[orphans[0]]
-        raise BibError(f"{e.path}:{e.line}: entry {e.key!r} has no [papers.{e.key}] record in {meta_path}")
+        raise BibError(
+            f"{e.path}:{e.line}: entry {e.key!r} has no [papers.{e.key}] record in {meta_path}"
+        )
     return Bibliography(entries, categories, papers)
 
 
-def replace_citations(markdown: str, render: Callable[[list[str]], str], known: Iterable[str], *, source: str = "<page>") -> str:
+def replace_citations(
+    markdown: str,
+    render: Callable[[list[str]], str],
+    known: Iterable[str],
+    *,
+    source: str = "<page>",
+) -> str:
     """Replace each ``[@key; @key2]`` outside code with ``render([key, key2])``.
 
     Fenced code blocks and inline code are left alone, so a page can show the syntax.
@@ -315,15 +398,26 @@ def replace_citations(markdown: str, render: Callable[[list[str]], str], known: 
             # Split off inline code spans (odd indices) and only touch the prose (even indices).
             parts = re.split(r"(`+[^`]*`+)", line)
             for i in range(0, len(parts), 2):
-                parts[i] = CITATION.sub(lambda m: _render_one(m, render, known, source, lineno), parts[i])
+                parts[i] = CITATION.sub(
+                    lambda m: _render_one(m, render, known, source, lineno),  # noqa: B023
+                    parts[i],
+                )
             line = "".join(parts)
         out.append(line)
     return "".join(out)
 
 
-def _render_one(match: re.Match, render: Callable[[list[str]], str], known: set[str], source: str, lineno: int) -> str:
+def _render_one(
+    match: re.Match,
+    render: Callable[[list[str]], str],
+    known: set[str],
+    source: str,
+    lineno: int,
+) -> str:
     keys = [k.strip().lstrip("@") for k in match.group(1).split(";")]
     unknown = [k for k in keys if k not in known]
     if unknown:
-        raise BibError(f"{source}:{lineno}: citation to unknown key(s) {', '.join(unknown)} in {match.group(0)!r}")
+        raise BibError(
+            f"{source}:{lineno}: citation to unknown key(s) {', '.join(unknown)} in {match.group(0)!r}"
+        )
     return render(keys)

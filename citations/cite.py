@@ -1,22 +1,29 @@
-"""Print BibTeX from refs/: ``python -m snippets.cite KEY [KEY ...]``, ``--category ID`` or ``--all``.
+"""Print BibTeX from refs/: ``python -m citations.cite KEY [KEY ...]``, ``--category ID`` or ``--all``.
 
 Unknown keys or categories exit with status 2 and a message on stderr.
 """
+
 from __future__ import annotations
 
 import argparse
 import sys
 
-from snippets.refs import BibError, load
+from citations.bib import BibError, load
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m snippets.cite", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m citations.cite", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("keys", nargs="*", help="citation keys, e.g. lan2020albert")
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--category", help="every entry of one category (see --list)")
+    group.add_argument(
+        "--category", help="every entry of one category (see --list)"
+    )
     group.add_argument("--all", action="store_true", help="the whole bibliography")
-    group.add_argument("--list", action="store_true", help="list the keys and categories")
+    group.add_argument(
+        "--list", action="store_true", help="list the keys and categories"
+    )
     args = parser.parse_args(argv)
     try:
         bib = load()
@@ -26,7 +33,13 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if sum(map(bool, (args.keys, args.category, args.all))) != 1:
             parser.error("give citation keys, or --category ID, or --all")
-        keys = None if args.all else bib.keys_in(args.category) if args.category else args.keys
+        keys = (
+            None
+            if args.all
+            else bib.keys_in(args.category)
+            if args.category
+            else args.keys
+        )
         sys.stdout.write(bib.bibtex(keys))
     except BibError as err:
         print(f"error: {err}", file=sys.stderr)
