@@ -1,7 +1,7 @@
 """The bad-input contract: every public callable in `snippets/` gets a right
 answer or a clear error.
 
-Each paper's test folder declares, in `tests/<paper>/api_contract.py`, a list
+Each paper's test folder declares, in `tests/<paper>/api_contract*.py`, a list
 `ROWS` with one `Row` per public function or class: how to call it with valid
 arguments, which arguments are of which *kind*, and what a correct result looks
 like. A public callable that is no function to call (a result record) goes into

@@ -22,7 +22,7 @@ TESTS = Path(__file__).resolve().parent
 
 def _load_contract_files() -> tuple[list[Row], dict[object, str]]:
     rows, exempt = [], {}
-    for path in sorted(TESTS.glob("*/api_contract.py")):
+    for path in sorted(TESTS.glob("*/api_contract*.py")):
         spec = importlib.util.spec_from_file_location(
             f"contract_{path.parent.name}", path
         )
