@@ -152,12 +152,13 @@ def test_unknown_citation_fails_the_build_with_page_and_line(tmp_path):
 def test_a_citation_that_does_not_parse_fails_with_the_line_of_the_source(tmp_path):
     # the front matter is stripped before the hook sees the page: the line
     # number still counts it
-    page = "---\ntitle: Evil\n---\n# Evil\n\nFine [@evil2020].\n[@evil2020 2020]\n"
+    page = "---\ntitle: Evil\n---\n# Evil\n\nFine [@evil2020].\n"
+    page += "See [@nope-typo 2020]\n"  # line 7
     config = _mini_site(tmp_path, EVIL, page)
     result = mkdocs_build(config, tmp_path / "site")
     assert result.returncode != 0
     assert (
-        "docs/c/index.md:7: cannot read the citation '[@evil2020 2020]'"
+        "docs/c/index.md:7: cannot read the citation '[@nope-typo 2020]'"
         in result.stderr
     ), result.stderr
     assert "Traceback" not in result.stderr
