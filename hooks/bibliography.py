@@ -2,10 +2,13 @@
 
 - the navigation: each category section lists its papers from refs/papers.toml;
 - `[@key]` citations become links to a References list at the bottom of the page;
-- each paper page gets its Chinese terms, a "Try it" line and its BibTeX (with Material's copy button);
-- the bibliography page lists every entry; `bib/all.bib` and `bib/<category>.bib` are generated downloads.
+- each paper page gets its Chinese terms, a "Try it" line and its BibTeX (with
+  Material's copy button);
+- the bibliography page lists every entry; `bib/all.bib` and `bib/<category>.bib`
+  are generated downloads.
 
-Any problem in refs/ or an unknown citation stops the build with the file, the line and the reason.
+Any problem in refs/, or a citation to an unknown key or one that does not parse,
+stops the build with the file, the line and the reason.
 """
 
 from __future__ import annotations
@@ -19,8 +22,16 @@ import jieba
 import pathspec
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
+from mkdocs.utils.meta import get_data
 
-from citations.bib import BibError, Bibliography, Entry, load, replace_citations
+from citations.bib import (
+    BibError,
+    Bibliography,
+    Cite,
+    Entry,
+    load,
+    replace_citations,
+)
 
 # Material's search segments Chinese with jieba at build time; its start-up
 # chatter is not a build message. Terms are left to jieba's own dictionary on
@@ -31,9 +42,10 @@ jieba.setLogLevel(logging.WARNING)
 log = logging.getLogger("mkdocs.hooks.bibliography")
 BIB: Bibliography | None = None
 BIBLIOGRAPHY_MARKER = "<!-- bibliography -->"
-# A category lists its papers in the navigation while it has at most this many. Beyond that only
-# its overview page is in the navigation (it always lists every paper), because Material renders
-# the navigation into every page: a navigation that grows with the site makes the build quadratic.
+# A category lists its papers in the navigation while it has at most this many.
+# Beyond that only its overview page is in the navigation (it always lists every
+# paper), because Material renders the navigation into every page: a navigation
+# that grows with the site makes the build quadratic.
 MAX_NAV_PAPERS = 24
 
 
@@ -66,7 +78,7 @@ def on_config(config):
             *(f"/{page}" for page in hidden),
         ]
         config.not_in_nav = pathspec.gitignore.GitIgnoreSpec.from_lines(
-            [str(getattr(l, "pattern", l)) for l in lines]
+            [str(getattr(line, "pattern", line)) for line in lines]
         )
     return config
 
@@ -83,7 +95,8 @@ def _crowded(category: str) -> list:
 
 
 def _expand(item):
-    """`- Architecture: architecture/index.md` becomes a section: the overview, then its papers."""
+    """`- Architecture: architecture/index.md` becomes a section: the overview,
+    then its papers."""
     if not isinstance(item, dict) or len(item) != 1:
         return item
     ((title, target),) = item.items()
@@ -123,7 +136,8 @@ def on_files(files: Files, config) -> Files:
         for path in filter(None, (paper.page, *paper.notebooks)):
             if files.get_file_from_path(path) is None:
                 raise PluginError(
-                    f"refs/papers.toml: paper {paper.key!r} names {path!r}, which is not in docs/"
+                    f"refs/papers.toml: paper {paper.key!r} names {path!r}, "
+                    "which is not in docs/"
                 )
     return files
 
@@ -132,17 +146,22 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
     bib = _bib()
     cited: list[str] = []
 
-    def cite(keys: list[str]) -> str:
-        cited.extend(k for k in keys if k not in cited)
+    def cite(items: list[Cite]) -> str:
+        cited.extend(k for k, _ in items if k not in cited)
         links = "; ".join(
             f'<a href="#ref-{k}">{html.escape(bib.entries[k].label)}</a>'
-            for k in keys
+            + (f", {html.escape(locator)}" if locator else "")
+            for k, locator in items
         )
         return f'<span class="citation">({links})</span>'
 
     try:
         markdown = replace_citations(
-            markdown, cite, bib.entries, source=f"docs/{page.file.src_uri}"
+            markdown,
+            cite,
+            bib.entries,
+            source=f"docs/{page.file.src_uri}",
+            first_line=_first_line(page),
         )
     except BibError as err:
         raise PluginError(str(err)) from err
@@ -168,11 +187,22 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
     return markdown
 
 
+def _first_line(page) -> int:
+    """The source line where the page's Markdown starts, after its front matter."""
+    source = page.file.content_string
+    body, _ = get_data(source)  # how mkdocs strips the front matter
+    if not source.endswith(body):
+        return 1
+    return source[: len(source) - len(body)].count("\n") + 1
+
+
 def _with_terms(markdown: str, terms: tuple[str, ...]) -> str:
-    """Put the Chinese terms right under the H1, where readers and the search index both see them."""
+    """Put the Chinese terms right under the H1, where readers and the search
+    index both see them."""
     if not terms:
         return markdown
-    line = f'\n<p class="terms-zh" lang="zh">中文术语：{html.escape("、".join(terms))}</p>\n'
+    terms_text = html.escape("、".join(terms))
+    line = f'\n<p class="terms-zh" lang="zh">中文术语：{terms_text}</p>\n'
     lines = markdown.splitlines(keepends=True)
     for i, text in enumerate(lines):
         if text.startswith("# "):
@@ -182,7 +212,8 @@ def _with_terms(markdown: str, terms: tuple[str, ...]) -> str:
 
 
 def _rel(page, target: str) -> str:
-    """A Markdown link from `page` to a docs-relative path; mkdocs validates and rewrites it."""
+    """A Markdown link from `page` to a docs-relative path; mkdocs validates and
+    rewrites it."""
     return "../" * page.file.src_uri.count("/") + target
 
 
@@ -205,7 +236,8 @@ def _paper_footer(bib: Bibliography, paper, page) -> str:
     for notebook in paper.notebooks:
         ipynb = notebook.removesuffix(".py") + ".ipynb"
         parts.append(
-            f"\n- Notebook: [{notebook.split('/')[-1].removesuffix('.py')}]({_rel(page, notebook)}), "
+            f"\n- Notebook: [{notebook.split('/')[-1].removesuffix('.py')}]"
+            f"({_rel(page, notebook)}), "
             f"executed at build time ([download `.ipynb`]({_rel(page, ipynb)}))\n"
         )
     downloads = ", ".join(
@@ -215,7 +247,8 @@ def _paper_footer(bib: Bibliography, paper, page) -> str:
     parts.append(
         "\n\n## Cite\n\n"
         + _code_block(bib.entries[paper.key].to_bibtex(), "bibtex")
-        + f"\nDownload as `.bib`: {downloads}, or [the whole bibliography]({_rel(page, 'bib/all.bib')}).\n"
+        + f"\nDownload as `.bib`: {downloads}, or "
+        + f"[the whole bibliography]({_rel(page, 'bib/all.bib')}).\n"
     )
     return "".join(parts)
 
@@ -246,18 +279,21 @@ def _reference_item(entry: Entry) -> str:
         eprint = html.escape(entry.arxiv)
         link = f' <a href="https://arxiv.org/abs/{eprint}">arXiv:{eprint}</a>'
     return (
-        f'<li id="ref-{html.escape(entry.key)}">{html.escape(authors)} ({entry.year}). '
-        f"<em>{html.escape(entry.title)}</em>. {html.escape(entry.venue)}.{link}</li>"
+        f'<li id="ref-{html.escape(entry.key)}">{html.escape(authors)} '
+        f"({entry.year}). <em>{html.escape(entry.title)}</em>. "
+        f"{html.escape(entry.venue)}.{link}</li>"
     )
 
 
 def _bibliography(bib: Bibliography, page) -> str:
     out = [
-        f"Download everything as [`all.bib`]({_rel(page, 'bib/all.bib')}) ({len(bib.entries)} entries), or one category:\n"
+        f"Download everything as [`all.bib`]({_rel(page, 'bib/all.bib')}) "
+        f"({len(bib.entries)} entries), or one category:\n"
     ]
     for cid, cat in bib.categories.items():
         out.append(
-            f"- [{cat.title} ({cat.title_zh})]({_rel(page, f'bib/{cid}.bib')}): {len(bib.keys_in(cid))} entries"
+            f"- [{cat.title} ({cat.title_zh})]({_rel(page, f'bib/{cid}.bib')}): "
+            f"{len(bib.keys_in(cid))} entries"
         )
     for cid, cat in bib.categories.items():
         out.append(f"\n## {cat.title}\n")
@@ -269,7 +305,8 @@ def _bibliography(bib: Bibliography, page) -> str:
                 else paper.name
             )
             out.append(
-                f"\n### {html.escape(paper.name)} {{ #{cid}-{key} }}\n\n{name}: {html.escape(entry.title)} ({html.escape(entry.label)})\n"
+                f"\n### {html.escape(paper.name)} {{ #{cid}-{key} }}\n\n"
+                f"{name}: {html.escape(entry.title)} ({html.escape(entry.label)})\n"
             )
             out.append(_code_block(entry.to_bibtex(), "bibtex"))
     return "\n".join(out)

@@ -1,4 +1,5 @@
-"""The site: strict build, generated downloads, privacy, escaping and build failures on bad refs."""
+"""The site: strict build, downloads, privacy, escaping, citations, and build
+failures on bad refs."""
 
 from __future__ import annotations
 
@@ -65,6 +66,8 @@ def test_paper_page_shows_its_entry_references_and_terms(built_site):
         .replace("&amp;", "&")
     )
     assert text.strip() == load().entries["lan2020albert"].to_bibtex().strip()
+    # the copy button's BibTeX is the download's
+    assert text.strip() + "\n" in (built_site / "bib/all.bib").read_text()
     # the embedded snippet is the tested file, not a copy
     assert "embedding_parameter_count" in html
 
@@ -75,17 +78,19 @@ def test_chinese_terms_are_in_the_search_index_segmented(built_site):
     )
     assert index["config"]["lang"] == ["en", "zh"]
     page = next(d for d in index["docs"] if d["location"] == "architecture/albert/")
-    # jieba segments Chinese with zero-width spaces, into the same pieces the browser makes of a query
+    # jieba segments Chinese with zero-width spaces, into the same pieces the
+    # browser makes of a query
     assert "参数共享" in page["text"].replace("\u200b", "")
     assert "\u200b参数\u200b共享\u200b" in page["text"]
 
 
 def _mini_site(tmp_path: Path, bib_text: str, page: str) -> Path:
-    """A one-page site with the real hooks, for feeding the build bad or hostile refs."""
+    """A one-page site with the real hooks, to feed the build bad or odd refs."""
     (tmp_path / "refs").mkdir()
     (tmp_path / "refs" / "x.bib").write_text(bib_text)
     (tmp_path / "refs" / "papers.toml").write_text(
-        '[categories.c]\ntitle = "C"\ntitle_zh = "丙"\n[papers.evil2020]\nname = "Evil"\ncategories = ["c"]\nchanges = "x"\npage = "c/index.md"\n'
+        '[categories.c]\ntitle = "C"\ntitle_zh = "丙"\n[papers.evil2020]\n'
+        'name = "Evil"\ncategories = ["c"]\nchanges = "x"\npage = "c/index.md"\n'
     )
     (tmp_path / "docs" / "c").mkdir(parents=True)
     (tmp_path / "docs" / "c" / "index.md").write_text(page)
@@ -93,7 +98,8 @@ def _mini_site(tmp_path: Path, bib_text: str, page: str) -> Path:
     shutil.copytree(ROOT / "hooks", tmp_path / "hooks")
     (tmp_path / "node_modules").symlink_to(ROOT / "node_modules")
     (tmp_path / "mkdocs.yml").write_text(
-        "site_name: t\ntheme: {name: material, font: false}\nnav: [{Home: index.md}, {C: c/index.md}]\n"
+        "site_name: t\ntheme: {name: material, font: false}\n"
+        "nav: [{Home: index.md}, {C: c/index.md}]\n"
         "hooks: [hooks/bibliography.py, hooks/assets.py]\n"
     )
     return tmp_path / "mkdocs.yml"
@@ -123,10 +129,12 @@ def test_malformed_bib_fails_the_build_with_file_line_and_reason(tmp_path):
     )
     result = mkdocs_build(config, tmp_path / "site")
     assert result.returncode != 0
-    assert re.search(r"x\.bib:8: this block does not parse", result.stderr), (
-        result.stderr
-    )
+    assert re.search(
+        r"x\.bib:8: syntax error: this block 'broken' does not parse", result.stderr
+    ), result.stderr
     assert "Traceback" not in result.stderr
+    # bibtexparser's own log counts lines from 0; only the 1-based error is shown
+    assert "aborted on line" not in result.stderr + result.stdout
 
 
 def test_unknown_citation_fails_the_build_with_page_and_line(tmp_path):
@@ -136,8 +144,128 @@ def test_unknown_citation_fails_the_build_with_page_and_line(tmp_path):
     result = mkdocs_build(config, tmp_path / "site")
     assert result.returncode != 0
     assert (
-        "docs/c/index.md:4: citation to unknown key(s) nobody2000" in result.stderr
+        "docs/c/index.md:4: unknown citation key(s): nobody2000 (no close match)"
+        in result.stderr
     )
+
+
+def test_a_citation_that_does_not_parse_fails_with_the_line_of_the_source(tmp_path):
+    # the front matter is stripped before the hook sees the page: the line
+    # number still counts it
+    page = "---\ntitle: Evil\n---\n# Evil\n\nFine [@evil2020].\n"
+    page += "See [@nope-typo 2020]\n"  # line 7
+    config = _mini_site(tmp_path, EVIL, page)
+    result = mkdocs_build(config, tmp_path / "site")
+    assert result.returncode != 0
+    assert (
+        "docs/c/index.md:7: cannot read the citation '[@nope-typo 2020]'"
+        in result.stderr
+    ), result.stderr
+    assert "Traceback" not in result.stderr
+
+
+WRITTEN = r"""@string{naacl = "Proceedings of NAACL"}
+
+@inproceedings{lan2019,
+  title     = {{\"U}ber {ALBERT}},
+  author    = {L{\'a}n, Zhenzhong and Doe, Jane and Roe, Richard},
+  booktitle = naacl # ", Volume 1",
+  month     = jan,
+  year      = 2019
+}
+
+@misc{google2020,
+  title  = {A Report},
+  author = {{Google Research}},
+  year   = {2020}
+}
+"""
+
+WRITTEN_PAGE = r"""---
+title: Written
+---
+# Written
+
+As shown [@lan2019, p. 12], and by [@google2020; @evil2020].
+
+An escaped \[@nobody] stays text, like `[@nobody]` in code.
+
+<!-- [@nobody] in a comment -->
+
+```text
+[@nobody] in a fence
+```
+
+    [@nobody] in indented code
+"""
+
+COUNT_HOOK = """import citations.bib as bib
+from pathlib import Path
+
+CALLS = []
+_parse = bib.parse_bib_file
+
+
+def _counted(path):
+    CALLS.append(str(path))
+    return _parse(path)
+
+
+bib.parse_bib_file = _counted
+
+
+def on_post_build(config):
+    Path(config.config_file_path).with_name("parses.txt").write_text(
+        "\\n".join(CALLS)
+    )
+"""
+
+
+def test_bibtex_as_people_write_it_builds_into_the_page(tmp_path):
+    config = _mini_site(tmp_path, EVIL + "\n" + WRITTEN, WRITTEN_PAGE)
+    (tmp_path / "refs" / "papers.toml").write_text(
+        '[categories.c]\ntitle = "C"\ntitle_zh = "丙"\n'
+        '[papers.evil2020]\nname = "Evil"\ncategories = ["c"]\nchanges = "x"\n'
+        '[papers.lan2019]\nname = "Lan"\ncategories = ["c"]\nchanges = "x"\n'
+        'page = "c/index.md"\n'
+        '[papers.google2020]\nname = "G"\ncategories = ["c"]\nchanges = "x"\n'
+    )
+    (tmp_path / "docs" / "other.md").write_text("# Other\n\nSee [@google2020].\n")
+    (tmp_path / "hooks" / "count.py").write_text(COUNT_HOOK)
+    text = config.read_text().replace("hooks: [", "hooks: [hooks/count.py, ")
+    config.write_text(
+        text.replace("{C: c/index.md}]", "{C: c/index.md}, other.md]")
+        + "markdown_extensions:\n  - pymdownx.arithmatex: {generic: true}\n"
+        "  - pymdownx.superfences\n"
+    )
+    result = mkdocs_build(config, tmp_path / "site")
+    assert result.returncode == 0, result.stderr
+    html = (tmp_path / "site" / "c" / "index.html").read_text()
+    # the locator, the decoded label, a corporate author as one name
+    assert '<a href="#ref-lan2019">Lán et al., 2019</a>, p. 12)' in html
+    assert '<a href="#ref-google2020">Google Research, 2020</a>;' in html
+    assert (
+        '<li id="ref-lan2019">Lán, Zhenzhong, Doe, Jane, Roe, Richard (2019)'
+        in html
+    )
+    assert "<em>Über ALBERT</em>. Proceedings of NAACL, Volume 1." in html
+    # left alone: the escape renders as the literal text, the rest stays code
+    assert "An escaped [@nobody] stays text" in html
+    assert "<code>[@nobody]</code>" in html
+    assert "<!-- [@nobody] in a comment -->" in html
+    assert html.count("[@nobody] in") == 3  # the comment, the fence, the indent
+    # the copy button's BibTeX is the download's, macros and all
+    code = re.search(r'<h2 id="cite">.*?<code>(.*?)</code>', html, re.S).group(1)
+    shown = re.sub(r"<[^>]+>", "", code).replace("&amp;", "&").strip()
+    downloaded = (tmp_path / "site" / "bib" / "all.bib").read_text()
+    assert shown + "\n" in downloaded
+    assert re.search(r"^  month +?= jan,$", shown, re.M), shown
+    assert "booktitle = {Proceedings of NAACL, Volume 1}" in shown
+    assert r"L{\'a}n" in shown
+    # refs/ was parsed once for the whole build, not once per page
+    assert (tmp_path / "parses.txt").read_text().splitlines() == [
+        str(tmp_path / "refs" / "x.bib")
+    ]
 
 
 def test_every_paper_page_embeds_each_of_its_snippet_files():
@@ -158,7 +286,10 @@ def test_computed_tables_come_from_the_snippets(built_site):
 
     html = (built_site / "architecture/albert/index.html").read_text()
     for name, (L, H, E, sharing, reported) in PAPER_CONFIGS.items():
-        computed = f"{albert_parameter_count(30000, E, H, L, H // 64, 4 * H, sharing=sharing) / 1e6:,.1f}M"
+        count = albert_parameter_count(
+            30000, E, H, L, H // 64, 4 * H, sharing=sharing
+        )
+        computed = f"{count / 1e6:,.1f}M"
         assert re.search(
             rf"<td>{name}</td>.*?<td[^>]*>{re.escape(computed)}</td>\s*<td[^>]*>{reported}</td>",
             html,
@@ -209,7 +340,8 @@ def test_a_failing_notebook_breaks_the_build(tmp_path):
         "# %%\nraise RuntimeError('snippet broke')\n"
     )
     text = config.read_text() + (
-        "plugins:\n  - mkdocs-jupyter:\n      include: ['notebooks/*.py']\n      execute: true\n"
+        "plugins:\n  - mkdocs-jupyter:\n      include: ['notebooks/*.py']\n"
+        "      execute: true\n"
         "      allow_errors: false\n      cache: false\n"
     )
     config.write_text(
@@ -260,14 +392,16 @@ def test_a_crowded_category_lists_its_papers_on_the_overview_not_in_the_navigati
 ):
     n = 30  # more than hooks/bibliography.py's MAX_NAV_PAPERS
     bib = "".join(
-        f"@article{{p{i},\n  title = {{Paper {i}}},\n  author = {{Doe, Jane}},\n  journal = {{J}},\n  year = {{2020}}\n}}\n"
+        f"@article{{p{i},\n  title = {{Paper {i}}},\n  author = {{Doe, Jane}},\n"
+        "  journal = {J},\n  year = {2020}\n}\n"
         for i in range(n)
     )
     config = _mini_site(tmp_path, EVIL + bib, "# C\n")
     with open(tmp_path / "refs" / "papers.toml", "a") as f:
         for i in range(n):
             f.write(
-                f'[papers.p{i}]\nname = "Paper {i}"\ncategories = ["c"]\nchanges = "x"\npage = "c/p{i}.md"\n'
+                f'[papers.p{i}]\nname = "Paper {i}"\ncategories = ["c"]\n'
+                f'changes = "x"\npage = "c/p{i}.md"\n'
             )
             (tmp_path / "docs" / "c" / f"p{i}.md").write_text(f"# Paper {i}\n")
     result = mkdocs_build(config, tmp_path / "site")
