@@ -136,6 +136,12 @@ def spanbert_loss(
 ) -> torch.Tensor:
     """L = L_MLM + L_SBO, each averaged over its predicted tokens (0 if none)."""
     _check_mlm(mlm_logits, mlm_labels)
+    _check_head(head)
+    if mlm_logits.shape[2] != head.decoder.out_features:
+        raise ValueError(
+            "mlm_logits must score the head's vocab_size="
+            f"{head.decoder.out_features} ids, got {mlm_logits.shape[2]}"
+        )
     mlm = _mean_cross_entropy(mlm_logits.flatten(0, 1), mlm_labels.flatten().long())
     return mlm + span_boundary_loss(head, hidden_states, spans, original_ids)
 
@@ -191,7 +197,7 @@ def _check_spans(spans: object) -> torch.Tensor:
     spans = spans.long()
     if spans.numel():
         if (spans[:, 0] < 0).any():
-            raise ValueError("span batch indices must be >= 0")
+            raise ValueError("spans need batch indices >= 0")
         if (spans[:, 1] < 0).any() or (spans[:, 2] <= spans[:, 1]).any():
             raise ValueError("spans need 0 <= start < end (end exclusive)")
     return spans
@@ -206,7 +212,7 @@ def _check_spans_in(
     if spans.numel():
         if (spans[:, 0] >= B).any():
             raise ValueError(
-                f"span batch indices must be in [0, {B}) for hidden_states of "
+                f"spans need batch indices in [0, {B}) for hidden_states of "
                 f"shape {tuple(hidden_states.shape)}"
             )
         if (spans[:, 2] > L).any():
