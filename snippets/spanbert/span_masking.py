@@ -87,9 +87,8 @@ def sample_spans(
     valid = ~special
     B, L = valid.shape
     if B == 0 or L == 0:
-        return valid & False, torch.zeros(
-            0, 3, dtype=torch.long, device=valid.device
-        )
+        empty = torch.zeros(0, 3, dtype=torch.long, device=valid.device)
+        return torch.zeros_like(valid), empty
     span_of_token, _, complete = word_spans(
         word_starts, valid, probs, random_offset=True, generator=generator
     )
