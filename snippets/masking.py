@@ -110,7 +110,9 @@ def word_spans(
     word_id = (starts.long().cumsum(1) - 1).clamp(min=0)  # [B, L]
     n_words = starts.sum(1, keepdim=True)  # [B, 1]
     max_len = length_probs.numel()
-    S = L + 1  # enough spans to cover L words
+    # Enough spans to cover L words: lengths are >= 1 each, and the random offset
+    # drops up to max_len - 1 words before the row.
+    S = L + (max_len if random_offset else 1)
     lengths = (
         torch.multinomial(
             length_probs.to(device).expand(B, -1),

@@ -5,14 +5,12 @@
 import matplotlib.pyplot as plt
 import torch
 
-from snippets.spanbert.span_masking import span_length_distribution, span_mask
+from snippets.spanbert.span_masking import sample_spans, span_length_distribution
 
 g = torch.Generator().manual_seed(0)
-ids = torch.randint(5, 1000, (400, 512), generator=g)
 word_starts = torch.rand(400, 512, generator=g) < 0.75
-_, _, spans = span_mask(
-    ids, word_starts, mask_token_id=4, vocab_size=1000, generator=g
-)
+# the sampled spans, before span_mask merges the ones that touch
+_, spans = sample_spans(word_starts, generator=g)
 # span lengths in words: count word starts inside each span
 words_per_span = torch.tensor(
     [int(word_starts[b, s:e].sum()) for b, s, e in spans.tolist()]

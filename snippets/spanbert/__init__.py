@@ -1,1 +1,2 @@
-"""SpanBERT (Joshi et al., TACL 2020): span masking and the span boundary objective."""
+"""SpanBERT (Joshi et al., TACL 2020): span masking and the span boundary
+objective."""
