@@ -3,8 +3,6 @@ mistake, naming the argument and what is expected."""
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 INT_DTYPES = (torch.int64, torch.int32, torch.int16, torch.uint8)
@@ -141,14 +139,6 @@ def check_float_tensor(value: object, name: str) -> torch.Tensor:
             f"{name} must be a floating tensor, got dtype {value.dtype}"
         )
     return value
-
-
-def check_finite_number(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    return float(value)
 
 
 def check_generator(

@@ -149,7 +149,9 @@ class SharedEncoder(nn.Module):
         """`hidden_states` [B, L, H] in the module's dtype; `attention_mask`
         [B, L] with 1 for tokens, 0 for padding."""
         _check_hidden(hidden_states, self.attention[0].query, "hidden_states")
-        _key_mask(attention_mask, hidden_states)  # checked once, up front
+        if attention_mask is not None:  # checked once, then passed on as bool
+            _key_mask(attention_mask, hidden_states)
+            attention_mask = attention_mask.to(hidden_states.device, torch.bool)
         for attention, ffn in zip(self.attention, self.ffn, strict=True):
             hidden_states = ffn(attention(hidden_states, attention_mask))
         return hidden_states
