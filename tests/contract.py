@@ -72,6 +72,8 @@ class Row:
         str, ...
     ] = ()  # tensors sharing [batch, length], sliced together
     extra: list[Variant] = field(default_factory=list)  # cases specific to this row
+    # aligned tensors shaped [batch, length, length]: length variants cut both
+    square: tuple[str, ...] = ()
     expect: dict[str, tuple[str, str]] = field(
         default_factory=dict
     )  # id -> (new, why)
@@ -101,9 +103,10 @@ class Row:
         """Shape variants act on the aligned group; overrides set expectations."""
         if variant.id in SHAPE_VARIANTS and arg in self.aligned:
             group = self.aligned
-            variant = dataclasses.replace(
-                variant, apply=_on_group(SHAPE_VARIANTS[variant.id], group)
+            apply = _on_group(
+                SHAPE_VARIANTS[variant.id], group, self.square, variant.id
             )
+            variant = dataclasses.replace(variant, apply=apply)
         key = f"{arg}-{variant.id}"
         if key in self.expect:
             variant = dataclasses.replace(variant, expect=self.expect[key][0])
@@ -259,12 +262,19 @@ def _map(arg: str, fn: Callable[[Any], Any]) -> Callable[[dict], dict]:
     return apply
 
 
-def _on_group(slice_fn: Callable, group: tuple[str, ...]) -> Callable[[dict], dict]:
+def _on_group(
+    slice_fn: Callable,
+    group: tuple[str, ...],
+    square: tuple[str, ...] = (),
+    variant_id: str = "",
+) -> Callable[[dict], dict]:
     def apply(kw: dict) -> dict:
         out = dict(kw)
         for name in group:
             if isinstance(out.get(name), torch.Tensor):
                 out[name] = slice_fn(out[name])
+                if name in square and variant_id.startswith("length"):
+                    out[name] = slice_fn(out[name].transpose(1, 2)).transpose(1, 2)
         return out
 
     return apply
@@ -493,4 +503,70 @@ def module(arg: str, kw: dict) -> list[Variant]:
     return [
         Variant("type-none", _set(arg, None), RAISE),
         Variant("type-function", _set(arg, lambda *a, **k: None), RAISE),
+    ]
+
+
+def flag(arg: str, kw: dict) -> list[Variant]:
+    """True or False; anything else (1, a string, None) is a TypeError."""
+    return [
+        Variant("value-true", _set(arg, True), OK),
+        Variant("value-false", _set(arg, False), OK),
+        Variant("type-int", _set(arg, 1), RAISE),
+        Variant("type-str", _set(arg, "yes"), RAISE),
+        Variant("type-none", _set(arg, None), RAISE),
+    ]
+
+
+def choice(*options: object) -> Kind:
+    """One of a few named options; any other value or type raises."""
+
+    def kind(arg: str, kw: dict) -> list[Variant]:
+        out = [Variant(f"value-{o}", _set(arg, o), OK) for o in options]
+        out += [
+            Variant("value-other", _set(arg, "no-such-option"), RAISE),
+            Variant("type-int", _set(arg, 1), RAISE),
+            Variant("type-none", _set(arg, None), RAISE),
+        ]
+        return out
+
+    return kind
+
+
+def float_dtype(bool_ok: bool = False) -> Kind:
+    """A torch.dtype argument for a floating output: each float dtype works and is
+    kept by every floating tensor of the result; integer dtypes and strings
+    raise."""
+
+    def kind(arg: str, kw: dict) -> list[Variant]:
+        out = [
+            Variant(
+                f"dtype-{str(d).removeprefix('torch.')}",
+                _set(arg, d),
+                OK,
+                check=lambda result, kw, d=d: assert_float_dtype(result, d),
+            )
+            for d in FLOAT_DTYPES
+        ]
+        out += [
+            Variant("dtype-bool", _set(arg, torch.bool), OK if bool_ok else RAISE),
+            Variant("dtype-int64", _set(arg, torch.int64), RAISE),
+            Variant("type-str", _set(arg, "float32"), RAISE),
+            Variant("type-none", _set(arg, None), RAISE),
+        ]
+        return out
+
+    return kind
+
+
+def module_dtype(arg: str, kw: dict) -> list[Variant]:
+    """The float dtype a module is converted to (in a row's call wrapper): the
+    module computes in it and returns it."""
+    return [
+        Variant(
+            f"dtype-{str(d).removeprefix('torch.')}",
+            _set(arg, d),
+            OK,
+            check=lambda result, kw, d=d: assert_float_dtype(result, d),
+        )
+        for d in FLOAT_DTYPES
     ]

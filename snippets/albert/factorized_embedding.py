@@ -1,7 +1,8 @@
 """Factorized embedding parameterization (ALBERT, Lan et al. 2020, §3.1).
 
-BERT ties the WordPiece embedding size E to the hidden size H, so the embedding table costs
-V·H parameters. ALBERT looks tokens up in a small V×E table and projects them to H:
+BERT ties the WordPiece embedding size E to the hidden size H, so the embedding
+table costs V·H parameters. ALBERT looks tokens up in a small V×E table and
+projects them to H:
 
     O(V · H)  ->  O(V · E + E · H)
 
@@ -18,10 +19,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from snippets._checks import check_flag, check_positive_int, check_token_ids
+
 
 # --8<-- [start:core]
 class FactorizedEmbedding(nn.Module):
-    """A V×E lookup followed by an E→H linear projection (ALBERT's `embedding_hidden_mapping_in`)."""
+    """A V×E lookup followed by an E→H linear projection (ALBERT's
+    `embedding_hidden_mapping_in`). The output has the module's float dtype."""
 
     def __init__(
         self, vocab_size: int, embedding_size: int = 128, hidden_size: int = 768
@@ -32,24 +36,16 @@ class FactorizedEmbedding(nn.Module):
             ("embedding_size", embedding_size),
             ("hidden_size", hidden_size),
         ):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+            check_positive_int(value, name)
         self.vocab_size = vocab_size
         self.word_embeddings = nn.Embedding(vocab_size, embedding_size)  # V × E
         self.projection = nn.Linear(embedding_size, hidden_size)  # E × H (+ H bias)
 
     def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
-        """`input_ids` [..., L] of token ids -> hidden vectors [..., L, H]."""
-        if input_ids.dtype not in (torch.int64, torch.int32):
-            raise TypeError(
-                f"input_ids must be integer token ids, got {input_ids.dtype}"
-            )
-        if input_ids.numel() and (
-            input_ids.min() < 0 or input_ids.max() >= self.vocab_size
-        ):
-            raise ValueError(
-                f"input_ids must lie in [0, {self.vocab_size}), got [{input_ids.min()}, {input_ids.max()}]"
-            )
+        """Ids [..., L] below vocab_size -> hidden vectors [..., L, H]."""
+        check_token_ids(input_ids, ndim=None, vocab_size=self.vocab_size)
+        if input_ids.dtype not in (torch.int64, torch.int32):  # what lookups take
+            input_ids = input_ids.long()
         return self.projection(self.word_embeddings(input_ids))
 
 
@@ -60,7 +56,15 @@ def embedding_parameter_count(
     factorized: bool = True,
     bias: bool = True,
 ) -> int:
-    """V·E + E·H (+ H for the projection's bias) when factorized, else BERT's V·H."""
+    """V·E + E·H (+ H, the projection's bias) if factorized, else BERT's V·H."""
+    for name, value in (
+        ("vocab_size", vocab_size),
+        ("embedding_size", embedding_size),
+        ("hidden_size", hidden_size),
+    ):
+        check_positive_int(value, name)
+    check_flag(factorized, "factorized")
+    check_flag(bias, "bias")
     if factorized:
         return (
             vocab_size * embedding_size

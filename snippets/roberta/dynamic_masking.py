@@ -1,12 +1,14 @@
-"""Dynamic masking (RoBERTa, Liu et al. 2019, §4.1), against BERT's static masking.
+"""Dynamic masking (RoBERTa, Liu et al. 2019, §4.1), against BERT's static
+masking.
 
-BERT masks its pre-training data once, in preprocessing: to see more than one mask per
-sequence it duplicates the data `dupe_factor` times (10 in RoBERTa's comparison), so over 40
-epochs each sequence is seen with the same mask 4 times. RoBERTa draws a fresh mask every time
-a sequence is fed to the model.
+BERT masks its pre-training data once, in preprocessing: to see more than one mask
+per sequence it duplicates the data `dupe_factor` times (10 in RoBERTa's
+comparison), so over 40 epochs each sequence is seen with the same mask 4 times.
+RoBERTa draws a fresh mask every time a sequence is fed to the model.
 
-The mask itself is BERT's (§3.1 of Devlin et al.): each non-special token is chosen with
-probability 0.15; of the chosen, 80% become [MASK], 10% a random token, 10% stay unchanged.
+The mask itself is BERT's (§3.1 of Devlin et al.): each non-special token is chosen
+with probability 0.15; of the chosen, 80% become [MASK], 10% a random token, 10%
+stay unchanged.
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ import torch
 
 from snippets._checks import (
     check_bool_like,
-    check_generator,
     check_positive_int,
     check_probability,
+    check_token_id,
     check_token_ids,
 )
 from snippets.masking import bert_replace
@@ -35,17 +37,20 @@ def mask_tokens(
     random_replace_prob: float = 0.1,
     generator: torch.Generator | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """BERT's masking of a batch [B, L]: returns new `(inputs, labels)`; labels are -100 where not chosen."""
-    check_token_ids(input_ids)
+    """BERT's masking of a batch [B, L] of ids below `vocab_size`: returns new
+    `(inputs, labels)`, labels int64 and -100 where not chosen."""
+    check_positive_int(vocab_size, "vocab_size")
+    check_token_id(mask_token_id, "mask_token_id", vocab_size)
+    check_token_ids(input_ids, vocab_size=vocab_size, generator=generator)
     check_probability(mlm_probability, "mlm_probability", high_open=True)
-    check_generator(generator, input_ids.device)
     u = torch.rand(input_ids.shape, generator=generator, device=input_ids.device)
     selected = u < mlm_probability
     if special_tokens_mask is not None:
         selected &= ~check_bool_like(
             special_tokens_mask, input_ids, "special_tokens_mask"
         )
-    # Given u < p, u / p is again U[0, 1): one draw decides both "chosen?" and "how replaced?".
+    # Given u < p, u / p is again U[0, 1): one draw decides both "chosen?" and
+    # "how replaced?".
     return bert_replace(
         input_ids,
         selected,
@@ -63,7 +68,10 @@ def mask_tokens(
 
 # --8<-- [start:dynamic]
 def example_seed(seed: int, epoch: int, index: int) -> int:
-    """A stable 63-bit seed for one (seed, epoch, index): distinct triples give unrelated streams."""
+    """A stable 63-bit seed for one (seed, epoch, index) of non-negative ints:
+    distinct triples give unrelated streams."""
+    for name, value in (("seed", seed), ("epoch", epoch), ("index", index)):
+        check_positive_int(value, name, minimum=0)
     mixed = (
         seed * 0x9E3779B97F4A7C15
         + epoch * 0xBF58476D1CE4E5B9
@@ -73,10 +81,12 @@ def example_seed(seed: int, epoch: int, index: int) -> int:
 
 
 class DynamicMasking(torch.utils.data.Dataset):
-    """Wrap a tensor of sequences [N, L]; item i of epoch e is masked afresh, from seed (seed, e, i).
+    """Wrap a tensor of sequences [N, L]; item i of epoch e is masked afresh, from
+    seed (seed, e, i).
 
-    Call `set_epoch(e)` at the start of each epoch (as with a DistributedSampler). The same
-    (seed, epoch, index) always gives the same mask, whatever the batch or worker it lands in.
+    Call `set_epoch(e)` at the start of each epoch (as with a DistributedSampler).
+    The same (seed, epoch, index) always gives the same mask, whatever the batch or
+    worker it lands in. Every argument is checked here, not at the first item.
     """
 
     def __init__(
@@ -89,7 +99,9 @@ class DynamicMasking(torch.utils.data.Dataset):
         mlm_probability: float = 0.15,
         seed: int = 0,
     ) -> None:
-        self.input_ids = check_token_ids(input_ids)
+        check_positive_int(vocab_size, "vocab_size")
+        check_token_id(mask_token_id, "mask_token_id", vocab_size)
+        self.input_ids = check_token_ids(input_ids, vocab_size=vocab_size)
         self.special_tokens_mask = (
             None
             if special_tokens_mask is None
@@ -97,12 +109,10 @@ class DynamicMasking(torch.utils.data.Dataset):
                 special_tokens_mask, input_ids, "special_tokens_mask"
             )
         )
-        self.mask_token_id, self.vocab_size, self.mlm_probability = (
-            mask_token_id,
-            vocab_size,
-            mlm_probability,
-        )
-        self.seed, self.epoch = seed, 0
+        check_probability(mlm_probability, "mlm_probability", high_open=True)
+        check_positive_int(seed, "seed", minimum=0)
+        self.mask_token_id, self.vocab_size = mask_token_id, vocab_size
+        self.mlm_probability, self.seed, self.epoch = mlm_probability, seed, 0
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = check_positive_int(epoch, "epoch", minimum=0)
@@ -111,16 +121,18 @@ class DynamicMasking(torch.utils.data.Dataset):
         return self.input_ids.shape[0]
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        index = self._position(index)
         generator = torch.Generator().manual_seed(
             example_seed(self.seed, self.epoch, index)
         )
+        row = slice(index, index + 1)
         special = (
             None
             if self.special_tokens_mask is None
-            else self.special_tokens_mask[index : index + 1]
+            else self.special_tokens_mask[row]
         )
         inputs, labels = mask_tokens(
-            self.input_ids[index : index + 1],
+            self.input_ids[row],
             mask_token_id=self.mask_token_id,
             vocab_size=self.vocab_size,
             special_tokens_mask=special,
@@ -128,6 +140,16 @@ class DynamicMasking(torch.utils.data.Dataset):
             generator=generator,
         )
         return {"input_ids": inputs[0], "labels": labels[0]}
+
+    def _position(self, index: int) -> int:
+        """A sequence's index: -1 is the last item, as for a list."""
+        if isinstance(index, bool) or not isinstance(index, int):
+            raise TypeError(f"index must be an int, got {type(index).__name__}")
+        n = len(self)
+        if not -n <= index < n:
+            # IndexError is the sequence protocol: `for item in dataset` stops on it
+            raise IndexError(f"index {index} is out of range for {n} sequences")
+        return index % n
 
 
 # --8<-- [end:dynamic]
@@ -144,22 +166,23 @@ def static_masking(
     mlm_probability: float = 0.15,
     generator: torch.Generator | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """BERT's preprocessing: `dupe_factor` copies of the data, each masked once, stacked [dupe_factor · N, L].
+    """BERT's preprocessing: `dupe_factor` copies of the data, each masked once,
+    stacked [dupe_factor · N, L].
 
-    Epoch e of training reads copy e mod dupe_factor, so every mask comes back again and again.
+    Epoch e of training reads copy e mod dupe_factor, so every mask comes back
+    again and again.
     """
-    check_token_ids(input_ids)
+    check_token_ids(input_ids, generator=generator)
     check_positive_int(dupe_factor, "dupe_factor")
     if special_tokens_mask is not None:
         special_tokens_mask = check_bool_like(
             special_tokens_mask, input_ids, "special_tokens_mask"
-        )
-    repeat = lambda t: None if t is None else t.repeat(dupe_factor, 1)
+        ).repeat(dupe_factor, 1)
     return mask_tokens(
-        repeat(input_ids),
+        input_ids.repeat(dupe_factor, 1),
         mask_token_id=mask_token_id,
         vocab_size=vocab_size,
-        special_tokens_mask=repeat(special_tokens_mask),
+        special_tokens_mask=special_tokens_mask,
         mlm_probability=mlm_probability,
         generator=generator,
     )
