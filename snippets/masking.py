@@ -293,12 +293,16 @@ def _check_choose_args(unit_of_token, valid, budget, eligible, generator):
             f"unit_of_token must have the shape of valid {tuple(valid.shape)}, "
             f"got {tuple(unit_of_token.shape)}"
         )
-    L = valid.shape[1]
-    if unit_of_token.numel() and int(unit_of_token.max()) > 2 * L + 1:
-        # the result has one column per unit id: keep its cost linear in L
+    # The result has one column per unit id: keep its cost linear in the input
+    # (the ids' range may reach 2·seq_len + 1, or the width of `eligible`).
+    limit = 2 * valid.shape[1] + 1
+    if isinstance(eligible, torch.Tensor) and eligible.dim() == 2:
+        limit = max(limit, eligible.shape[1] - 1)
+    if unit_of_token.numel() and int(unit_of_token.max()) > limit:
         raise ValueError(
-            f"unit_of_token ids must be at most 2·seq_len + 1 = {2 * L + 1}, got "
-            f"{int(unit_of_token.max())}; renumber them with renumber_units"
+            f"unit_of_token ids must be at most {limit} (2·seq_len + 1, or the "
+            f"width of eligible - 1), got {int(unit_of_token.max())}; renumber "
+            "them with renumber_units"
         )
     check_token_ids(budget, "budget", ndim=1)
     if budget.shape[0] != valid.shape[0]:

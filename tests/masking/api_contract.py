@@ -136,9 +136,12 @@ def _spans(result, kw) -> None:
     rows, length = valid.shape
     assert span_of_token.shape == (rows, length)
     assert span_of_token.dtype == torch.int64
-    assert span_words.shape == complete.shape == (rows, length + 1)
+    # enough spans to cover the row: one more than its length, plus the words a
+    # random offset may drop before it
+    spans = length + (kw["length_probs"].numel() if kw.get("random_offset") else 1)
+    assert span_words.shape == complete.shape == (rows, spans)
     assert complete.dtype == torch.bool
-    assert _top(span_of_token, 0) <= length + 1
+    assert _top(span_of_token, 0) <= spans
     # the spans partition each row's words
     starts = valid & (
         kw["word_starts"].bool()
