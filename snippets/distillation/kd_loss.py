@@ -278,7 +278,8 @@ def distillation_loss(
 
     The soft loss and the cosine loss count the non-padding positions
     (`attention_mask`); the MLM loss counts the masked positions (`labels` !=
-    -100). Each part is 0 when it has no position.
+    -100). Each part is 0 when it has no position. (distiller.py's
+    --restrict_ce_to_mask is soft_target_loss with mask=labels != -100.)
     """
     s_logits, s_hidden, t_logits, t_hidden, labels, positions = _check_triple(
         student_out,
@@ -326,7 +327,12 @@ def kd_step(
     temperature: float = 2.0,
 ) -> float:
     """One distillation step on `batch` (model inputs, e.g. input_ids and
-    attention_mask); updates the student through `optimizer`, returns the loss."""
+    attention_mask); updates the student through `optimizer`, returns the loss.
+
+    The minimal step of Hinton et al.: the soft loss only. DistilBERT's
+    distiller.py also adds the MLM and cosine terms (`distillation_loss`),
+    accumulates gradients and clips their norm (5 by default in its train.py).
+    """
     temperature = _check_temperature(temperature)
     for model, name in [(teacher, "teacher"), (student, "student")]:
         if not isinstance(model, nn.Module):
