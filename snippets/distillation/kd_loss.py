@@ -201,6 +201,7 @@ def _check_triple(student_out, teacher_out, labels, attention_mask, **alphas):
                 f"shape, got {tuple(s.shape)} and {tuple(t.shape)}"
             )
     labels = _check_labels(labels, s_logits.shape[:2], s_logits.shape[-1])
+    labels = labels.to(s_logits.device)
     positions = _check_mask(
         attention_mask, labels.shape, "attention_mask", s_logits.device
     )
