@@ -183,7 +183,7 @@ def _snapshot(value: object) -> object:
     if isinstance(value, nn.Module):
         state = {k: v.clone() for k, v in value.state_dict().items()}
         return ("module", value.training, state)
-    if isinstance(value, (list, dict)):
+    if isinstance(value, (list, tuple, dict)):
         return copy.deepcopy(value)
     return value
 
@@ -203,8 +203,20 @@ def _same(before: object, after: object) -> bool:
         return training == after.training and all(
             torch.equal(state[k], now[k]) for k in state
         )
-    if isinstance(after, (list, dict)):
-        return before == after
+    if isinstance(after, dict):  # element by element: tensors have no plain ==
+        return (
+            isinstance(before, dict)
+            and before.keys() == after.keys()
+            and all(_same(before[k], after[k]) for k in after)
+        )
+    if isinstance(after, (list, tuple)):
+        return (
+            type(before) is type(after)
+            and len(before) == len(after)
+            and all(_same(b, a) for b, a in zip(before, after, strict=True))
+        )
+    if isinstance(after, (int, float, str, bytes, type(None))):
+        return before == after or before != before  # NaN stays NaN
     return True
 
 
@@ -570,3 +582,47 @@ def module_dtype(arg: str, kw: dict) -> list[Variant]:
         )
         for d in FLOAT_DTYPES
     ]
+
+
+def weight(arg: str, kw: dict) -> list[Variant]:
+    """A loss weight: a finite float >= 0 (0 switches the term off)."""
+    bad = {"negative": -1.0, "inf": math.inf, "nan": math.nan}
+    good = {"zero": 0.0, "small": 1e-3, "large": 100.0, "int": 2}
+    return [
+        *(Variant(f"value-{k}", _set(arg, v), RAISE) for k, v in bad.items()),
+        *(Variant(f"value-{k}", _set(arg, v), OK) for k, v in good.items()),
+        Variant("type-bool", _set(arg, True), RAISE),
+        Variant("type-str", _set(arg, "1"), RAISE),
+        Variant("type-none", _set(arg, None), RAISE),
+    ]
+
+
+def labels(arg: str, kw: dict) -> list[Variant]:
+    """MLM labels [batch, length]: class ids, or -100 where nothing is predicted.
+    int16/32/64 hold -100; uint8 cannot (it wraps to 156), so a uint8 variant may
+    be refused or read as ids. With a `vocab_size` argument, ids lie below it."""
+    out = [
+        Variant(
+            f"dtype-{str(d).removeprefix('torch.')}", _map(arg, _with_dtype(d)), OK
+        )
+        for d in (torch.int16, torch.int32, torch.int64)
+    ]
+    out += [
+        Variant("dtype-uint8", _map(arg, _with_dtype(torch.uint8)), EITHER),
+        Variant("dtype-float32", _map(arg, lambda t: t.float()), RAISE),
+        Variant("dtype-bool", _map(arg, lambda t: t.bool()), RAISE),
+        Variant("value-minus-1", _map(arg, _first_to(-1)), RAISE),
+        Variant(
+            "all-ignored",
+            _map(arg, lambda t: torch.full_like(t, IGNORE_INDEX)),
+            OK,
+        ),
+        Variant("wrong-shape", _map(arg, lambda t: t[:, :-1]), RAISE),
+        Variant("numpy", _map(arg, lambda t: t.numpy()), RAISE),
+        Variant("list", _map(arg, lambda t: t.tolist()), RAISE),
+    ]
+    if isinstance(kw.get("vocab_size"), int):
+        out.append(
+            Variant("id-vocab_size", _map(arg, _first_to(kw["vocab_size"])), RAISE)
+        )
+    return out

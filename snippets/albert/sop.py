@@ -1,32 +1,45 @@
-"""Sentence-order prediction (ALBERT, Lan et al. 2020, §3.1), against BERT's next-sentence prediction.
+"""Sentence-order prediction (ALBERT, Lan et al. 2020, §3.1), against BERT's
+next-sentence prediction.
 
 Both build a pair (A, B) from a chunk of consecutive segments of one document:
 
-- **SOP**: A is the first `a_end` segments and B the rest. With probability 1/2 they are
-  swapped; the label says whether they were (0 = in order, 1 = swapped, as transformers'
-  `sentence_order_label`). Both halves always share the topic, so only *order* — coherence —
-  tells the classes apart.
-- **NSP** (BERT): with probability 1/2, B is replaced by text from a *different document*
-  (label 1 = random, as `next_sentence_label`). Topic alone often gives that away.
+- **SOP**: A is the first `a_end` segments and B the rest. With probability 1/2
+  they are swapped; the label says whether they were (0 = in order, 1 = swapped,
+  as transformers' `sentence_order_label`). Both halves always share the topic, so
+  only *order* — coherence — tells the classes apart.
+- **NSP** (BERT): with probability 1/2, B is replaced by text from a *different
+  document* (label 1 = random, as `next_sentence_label`). Topic alone often gives
+  that away.
 
-The chunking follows the reference `create_instances_from_document`: segments are accumulated
-until they reach a target length, which is `max_num_tokens`, or with probability
-`short_seq_prob` a random length in [2, max_num_tokens]; `a_end` is uniform in [1, n-1]; the
-pair is truncated by repeatedly dropping one token from the longer side (B on a tie), from its
-front or back with equal probability.
+The chunking follows the reference `create_instances_from_document` (google-research
+/albert and google-research/bert, create_pretraining_data.py): segments are
+accumulated until they reach a target length, which is `max_num_tokens`, or with
+probability `short_seq_prob` a random length in [2, max_num_tokens]; `a_end` is
+uniform in [1, n-1]; the pair is truncated by repeatedly dropping one token from the
+longer side (B on a tie), from its front or back with equal probability.
 
-A chunk of a single segment cannot be split into A and B. The reference then pairs it with a
-random other document — an NSP negative, even in SOP mode. `create_sop_examples` sees one
-document only and, to keep the SOP signal pure, **skips** such chunks instead.
+A chunk of a single segment cannot be split into A and B. The reference then pairs
+it with a random other document — an NSP negative, even in SOP mode.
+`create_sop_examples` sees one document only and, to keep the SOP signal pure,
+**skips** such chunks instead.
+
+The reference drops empty lines and empty documents before it builds pairs. Here
+empty segments and documents are accepted: a negative is drawn from the other
+documents that have tokens, starting at one of their non-empty segments.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
 
-from snippets._checks import check_generator, check_positive_int, check_probability
+from snippets._checks import (
+    check_generator,
+    check_positive_int,
+    check_probability,
+)
 
 
 @dataclass(frozen=True)
@@ -44,7 +57,7 @@ class NSPExample:
 
 
 def _uniform_int(low: int, high: int, generator: torch.Generator | None) -> int:
-    """An int uniform in [low, high] (both inclusive, like Python's random.randint)."""
+    """An int uniform in [low, high] (both inclusive, like random.randint)."""
     return int(torch.randint(low, high + 1, (), generator=generator))
 
 
@@ -52,31 +65,36 @@ def _coin(p: float, generator: torch.Generator | None) -> bool:
     return bool(torch.rand((), generator=generator) < p)
 
 
+def _check_tokens(tokens: object, name: str) -> list[int]:
+    if not isinstance(tokens, (list, tuple)) or not all(
+        isinstance(t, int) and not isinstance(t, bool) for t in tokens
+    ):
+        raise TypeError(f"{name} must be a list of int token ids, got {tokens!r}")
+    return list(tokens)
+
+
 def _check_document(document: object, name: str = "document") -> list[list[int]]:
-    if not isinstance(document, (list, tuple)) or not all(
-        isinstance(s, (list, tuple)) for s in document
-    ):
+    if not isinstance(document, (list, tuple)):
         raise TypeError(
-            f"{name} must be a list of segments, each a list of token ids"
+            f"{name} must be a list of segments, each a list of int token ids, "
+            f"got {type(document).__name__}"
         )
-    if any(
-        not isinstance(t, int) or isinstance(t, bool) for s in document for t in s
-    ):
-        raise TypeError(f"{name} segments must hold int token ids")
-    return [list(s) for s in document]
+    return [_check_tokens(s, f"{name}[{i}]") for i, s in enumerate(document)]
 
 
 def _target_length(
     max_num_tokens: int, short_seq_prob: float, generator: torch.Generator | None
 ) -> int:
-    # Mostly fill the sequence; sometimes train on short ones, to match short inputs at fine-tuning.
+    # Mostly fill the sequence; sometimes train on short ones, to match short
+    # inputs at fine-tuning.
     if _coin(short_seq_prob, generator):
         return _uniform_int(2, max_num_tokens, generator)
     return max_num_tokens
 
 
 def _chunks(document: list[list[int]], target_length: int):
-    """Yield (start, stop) segment ranges, each accumulated until it reaches `target_length`."""
+    """Yield (start, stop) segment ranges, each accumulated until it reaches
+    `target_length` (the last one may be shorter)."""
     start, length = 0, 0
     for i, segment in enumerate(document):
         length += len(segment)
@@ -92,24 +110,30 @@ def truncate_seq_pair(
     max_num_tokens: int,
     generator: torch.Generator | None = None,
 ) -> tuple[list[int], list[int]]:
-    """Drop one token at a time from the longer side (B on a tie), front or back with p = 1/2.
+    """Drop one token at a time from the longer side (B on a tie), front or back
+    with p = 1/2, until len(A) + len(B) <= max_num_tokens. Returns new lists.
 
-    Which side loses how many tokens is fixed by the lengths, so it is computed in closed form;
-    the front/back choices of one side's r removals are r fair coins, i.e. Binomial(r, 1/2).
+    Which side loses how many tokens is fixed by the lengths, so it is computed in
+    closed form; the front/back choices of one side's r removals are r fair coins,
+    i.e. Binomial(r, 1/2).
     """
+    tokens_a = _check_tokens(tokens_a, "tokens_a")
+    tokens_b = _check_tokens(tokens_b, "tokens_b")
+    check_positive_int(max_num_tokens, "max_num_tokens", minimum=0)
+    check_generator(generator, torch.device("cpu"))
     la, lb = len(tokens_a), len(tokens_b)
     excess = max(la + lb - max_num_tokens, 0)
     gap = min(abs(la - lb), excess)  # first, the longer side loses the difference
     rest = excess - gap  # then the sides alternate, B first
     cut_a = (gap if la > lb else 0) + rest // 2
     cut_b = (gap if lb > la else 0) + (rest + 1) // 2
-    coins = (
-        torch.rand(cut_a + cut_b, generator=generator) < 0.5
-    )  # True: remove from the front
+    # True: remove from the front
+    coins = torch.rand(cut_a + cut_b, generator=generator) < 0.5
     front_a, front_b = int(coins[:cut_a].sum()), int(coins[cut_a:].sum())
-    return tokens_a[front_a : la - (cut_a - front_a)], tokens_b[
-        front_b : lb - (cut_b - front_b)
-    ]
+    return (
+        tokens_a[front_a : la - (cut_a - front_a)],
+        tokens_b[front_b : lb - (cut_b - front_b)],
+    )
 
 
 # --8<-- [end:truncate]
@@ -123,7 +147,8 @@ def create_sop_examples(
     short_seq_prob: float = 0.1,
     generator: torch.Generator | None = None,
 ) -> list[SOPExample]:
-    """SOP pairs from one document: A and B are consecutive chunks of it, swapped half of the time."""
+    """SOP pairs from one document: A and B are consecutive chunks of it, swapped
+    half of the time."""
     document = _check_document(document)
     check_positive_int(max_num_tokens, "max_num_tokens", minimum=2)
     check_probability(short_seq_prob, "short_seq_prob", low_open=False)
@@ -133,7 +158,7 @@ def create_sop_examples(
     for start, stop in _chunks(document, target_length):
         chunk = document[start:stop]
         if len(chunk) < 2:
-            continue  # the reference would pair it with another document (see the module docstring)
+            continue  # the reference pairs it with another document (see above)
         a_end = _uniform_int(1, len(chunk) - 1, generator)
         tokens_a = [t for segment in chunk[:a_end] for t in segment]
         tokens_b = [t for segment in chunk[a_end:] for t in segment]
@@ -161,49 +186,40 @@ def create_nsp_examples(
     short_seq_prob: float = 0.1,
     generator: torch.Generator | None = None,
 ) -> list[NSPExample]:
-    """BERT's NSP pairs from `documents[doc_index]`: B is the true continuation or, with p = 1/2
-    (always for a one-segment chunk), text from another document; unused segments are reused."""
-    if not isinstance(documents, (list, tuple)) or len(documents) < 2:
-        raise ValueError(
-            "documents must be a list of at least 2 documents (NSP negatives come from another one)"
-        )
-    documents = [
-        _check_document(d, f"documents[{i}]") for i, d in enumerate(documents)
-    ]
-    if not 0 <= doc_index < len(documents):
-        raise ValueError(
-            f"doc_index must be in [0, {len(documents)}), got {doc_index}"
-        )
+    """BERT's NSP pairs from `documents[doc_index]`: B is the true continuation or,
+    with p = 1/2 (always for a one-segment chunk), text from another document;
+    unused segments are reused.
+
+    Only what the call reads is checked: this document, and each document it
+    draws B from. A call costs the same on a corpus of any size.
+    """
+    document = _check_corpus(documents, doc_index)
     check_positive_int(max_num_tokens, "max_num_tokens", minimum=2)
     check_probability(short_seq_prob, "short_seq_prob", low_open=False)
-    document = documents[doc_index]
+    check_generator(generator, torch.device("cpu"))
     target_length = _target_length(max_num_tokens, short_seq_prob, generator)
     examples, chunk, length, i = [], [], 0, 0
     while i < len(document):
         chunk.append(document[i])
         length += len(document[i])
         if i == len(document) - 1 or length >= target_length:
-            a_end = (
-                _uniform_int(1, len(chunk) - 1, generator) if len(chunk) >= 2 else 1
-            )
+            a_end = 1
+            if len(chunk) >= 2:
+                a_end = _uniform_int(1, len(chunk) - 1, generator)
             tokens_a = [t for segment in chunk[:a_end] for t in segment]
             if len(chunk) == 1 or _coin(0.5, generator):
                 label, tokens_b = 1, []
-                other = _uniform_int(0, len(documents) - 2, generator)
-                other += other >= doc_index  # any document but this one
-                random_document = documents[other]
-                for segment in random_document[
-                    _uniform_int(0, len(random_document) - 1, generator) :
-                ]:
+                other = _random_other(documents, doc_index, generator)
+                starts = [j for j, segment in enumerate(other) if segment]
+                start = starts[_uniform_int(0, len(starts) - 1, generator)]
+                for segment in other[start:]:
                     tokens_b += segment
                     if len(tokens_b) >= target_length - len(tokens_a):
                         break
                 i -= len(chunk) - a_end  # put the unused segments back
             else:
-                label, tokens_b = (
-                    0,
-                    [t for segment in chunk[a_end:] for t in segment],
-                )
+                label = 0
+                tokens_b = [t for segment in chunk[a_end:] for t in segment]
             if tokens_a and tokens_b:
                 tokens_a, tokens_b = truncate_seq_pair(
                     tokens_a, tokens_b, max_num_tokens, generator
@@ -215,3 +231,49 @@ def create_nsp_examples(
 
 
 # --8<-- [end:nsp]
+
+
+def _check_corpus(documents: object, doc_index: object) -> list[list[int]]:
+    """Check the corpus's shape, `doc_index` and its document, and that another
+    document has tokens to draw negatives from; return the checked document.
+    Only the documents scanned until the first such one are read."""
+    if not isinstance(documents, (list, tuple)) or len(documents) < 2:
+        raise ValueError(
+            "documents must be a list of at least 2 documents (NSP negatives come "
+            "from another one)"
+        )
+    check_positive_int(doc_index, "doc_index", minimum=0)
+    if doc_index >= len(documents):
+        raise ValueError(f"doc_index must be < {len(documents)}, got {doc_index}")
+    document = _check_document(documents[doc_index], f"documents[{doc_index}]")
+    if not any(any(_checked(documents, i)) for i in _others(documents, doc_index)):
+        raise ValueError(
+            f"documents: no document but documents[{doc_index}] has tokens, so "
+            "there is nothing to draw NSP negatives from"
+        )
+    return document
+
+
+def _others(documents, doc_index: int) -> Iterator[int]:
+    return (i for i in range(len(documents)) if i != doc_index)
+
+
+def _checked(documents, i: int) -> list[list[int]]:
+    return _check_document(documents[i], f"documents[{i}]")
+
+
+def _random_other(
+    documents, doc_index: int, generator: torch.Generator | None
+) -> list[list[int]]:
+    """A uniform document among the others that have tokens. Rejection sampling
+    reads one document, or a few; only after 10 misses (a corpus of mostly empty
+    documents) does it list them all."""
+    for _ in range(10):
+        i = _uniform_int(0, len(documents) - 2, generator)
+        other = _checked(documents, i + (i >= doc_index))  # any but this one
+        if any(other):
+            return other
+    usable = [
+        i for i in _others(documents, doc_index) if any(_checked(documents, i))
+    ]
+    return _checked(documents, usable[_uniform_int(0, len(usable) - 1, generator)])

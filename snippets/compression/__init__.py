@@ -1,1 +1,2 @@
-"""BERT compression beyond distillation: magnitude pruning, int8 dynamic quantization, bf16 mixed precision."""
+"""BERT compression beyond distillation: magnitude pruning, int8 dynamic
+quantization, bf16 mixed precision."""

@@ -1,1 +1,2 @@
-"""Knowledge distillation (Hinton et al., 2015) and DistilBERT (Sanh et al., 2019)."""
+"""Knowledge distillation (Hinton et al., 2015) and DistilBERT (Sanh et al.,
+2019)."""

@@ -46,7 +46,7 @@ def test_unstructured_pruning_reaches_the_sparsity_and_removes_the_smallest_weig
     before = [m.weight.detach().clone() for m in _linears(bert)]
     report = magnitude_prune(bert, amount)
     assert report.layers == len(before) and abs(report.sparsity - amount) < 1e-3
-    for w0, m in zip(before, _linears(bert)):
+    for w0, m in zip(before, _linears(bert), strict=True):
         kept = m.weight != 0
         assert (
             abs(1 - kept.float().mean().item() - amount) < 1e-2
@@ -114,3 +114,35 @@ def test_bf16_autocast_halves_the_weights_and_stays_close(bert):
 def test_rejects_bad_input(bert, call, error, match):
     with pytest.raises(error, match=match):
         call(bert)
+
+
+@pytest.mark.parametrize("run", [quantize_dynamic_int8, bf16_autocast_inference])
+def test_the_callers_model_keeps_its_modes(bert, run):
+    # a model in training mode with one submodule in eval mode: both stay
+    bert.train()
+    bert.bert.encoder.layer[0].attention.eval()
+    before = {k: v.clone() for k, v in bert.state_dict().items()}
+    run(bert, INPUTS)
+    assert bert.training and bert.bert.embeddings.training
+    assert not bert.bert.encoder.layer[0].attention.training
+    assert all(torch.equal(v, bert.state_dict()[k]) for k, v in before.items())
+
+
+def test_the_reports_run_the_model_in_eval_mode(bert):
+    # dropout off: the same inputs give the same logits twice
+    bert.train()
+    logits_1, _ = bf16_autocast_inference(bert, INPUTS)
+    logits_2, _ = bf16_autocast_inference(bert, INPUTS)
+    assert torch.equal(logits_1, logits_2)
+
+
+def test_quantization_needs_a_float32_cpu_model(bert):
+    with pytest.raises(ValueError, match="model must be float32"):
+        quantize_dynamic_int8(bert.double(), INPUTS)
+
+
+def test_pruning_changes_the_model_in_place_as_documented(bert):
+    assert "IN PLACE" in magnitude_prune.__doc__
+    weight = bert.bert.encoder.layer[0].intermediate.dense.weight
+    magnitude_prune(bert, 0.5)
+    assert (weight == 0).float().mean() == pytest.approx(0.5, abs=1e-3)

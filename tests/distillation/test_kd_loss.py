@@ -1,3 +1,4 @@
+import math
 from types import SimpleNamespace
 
 import pytest
@@ -91,13 +92,13 @@ def test_chunked_matches_the_plain_loss_in_value_and_gradients(
     )
     grads = torch.autograd.grad(chunked, (h, w))
     assert torch.allclose(chunked, plain, atol=1e-5, rtol=1e-5)
-    for a, b in zip(grads, ref_grads):
+    for a, b in zip(grads, ref_grads, strict=True):
         assert torch.allclose(a, b, atol=1e-5, rtol=1e-5)
 
 
 def test_chunked_never_builds_a_full_n_by_v_tensor():
-    # Record every tensor autograd saves or the ops allocate is hard; instead check peak shapes with a
-    # dispatch mode: no op may produce a tensor with N·V elements.
+    # Recording every tensor autograd saves is hard; instead a dispatch mode sees
+    # every op's output: none may have N·V elements.
     from torch.utils._python_dispatch import TorchDispatchMode
 
     N, H, V, chunk = 64, 8, 500, 16
@@ -124,10 +125,13 @@ def test_chunked_never_builds_a_full_n_by_v_tensor():
 def test_triple_loss_weights_its_three_parts():
     g = torch.Generator().manual_seed(3)
     B, L, V, H = 2, 6, 40, 8
-    out = lambda: SimpleNamespace(
-        logits=torch.randn(B, L, V, generator=g),
-        hidden_states=(torch.randn(B, L, H, generator=g),),
-    )
+
+    def out():
+        return SimpleNamespace(
+            logits=torch.randn(B, L, V, generator=g),
+            hidden_states=(torch.randn(B, L, H, generator=g),),
+        )
+
     student, teacher = out(), out()
     labels = torch.full((B, L), -100)
     labels[0, 1], labels[1, 3] = 5, 7
@@ -187,7 +191,8 @@ def test_kd_step_freezes_the_teacher_and_trains_the_student():
         kd_step(teacher, student, batch, optimizer, temperature=2.0)
         for _ in range(30)
     ]
-    assert not teacher.training and student.training
+    # each model gets its own mode back; the teacher ran without dropout
+    assert teacher.training and student.training
     assert all(torch.equal(v, teacher.state_dict()[k]) for k, v in before.items())
     assert all(p.grad is None for p in teacher.parameters())
     assert losses[-1] < 0.5 * losses[0]
@@ -206,14 +211,28 @@ def test_kd_step_freezes_the_teacher_and_trains_the_student():
                 torch.randn(2, 5), torch.randn(2, 5), temperature=0.0
             ),
             ValueError,
-            "temperature must be > 0",
+            "temperature must be finite and > 0",
         ),
         (
             lambda: soft_target_loss(
                 torch.randn(2, 5), torch.randn(2, 5), temperature=-1
             ),
             ValueError,
-            "temperature must be > 0",
+            "temperature must be finite and > 0",
+        ),
+        (
+            lambda: soft_target_loss(
+                torch.randn(2, 5), torch.randn(2, 5), temperature=math.inf
+            ),
+            ValueError,
+            "temperature must be finite",
+        ),
+        (
+            lambda: soft_target_loss(
+                torch.randn(2, 5), torch.randn(2, 5), temperature=math.nan
+            ),
+            ValueError,
+            "temperature must be finite",
         ),
         (
             lambda: soft_target_loss(
@@ -245,7 +264,7 @@ def test_kd_step_freezes_the_teacher_and_trains_the_student():
                 (torch.randn(4, 2), torch.randn(6, 2)),
             ),
             ValueError,
-            "teacher pair",
+            "teacher tuple",
         ),
         (
             lambda: chunked_soft_target_loss(
@@ -276,3 +295,165 @@ def test_the_notes_constructor_mistake_fails_and_the_right_call_matches_ours():
         * 4
     )
     assert torch.allclose(right, soft_target_loss(s, t, temperature=2.0))
+
+
+# ---- dtype, empty selections, padded vocabularies, non-finite temperatures ----
+
+
+def _outputs(B=2, L=5, V=30, H=8, seed=0, scale=1.0):
+    g = torch.Generator().manual_seed(seed)
+    return SimpleNamespace(
+        logits=torch.randn(B, L, V, generator=g),
+        hidden_states=(torch.randn(B, L, H, generator=g) * scale,),
+    )
+
+
+@pytest.mark.parametrize(
+    "dtype", [torch.float16, torch.bfloat16, torch.float32, torch.float64]
+)
+def test_every_loss_keeps_the_float_dtype_it_was_given(dtype):
+    g = torch.Generator().manual_seed(5)
+    s, t = torch.randn(6, 20, generator=g), torch.randn(6, 20, generator=g)
+    plain = soft_target_loss(s.to(dtype), t.to(dtype))
+    h, w = torch.randn(6, 4, generator=g), torch.randn(20, 4, generator=g)
+    h, w = h.to(dtype).requires_grad_(), w.to(dtype).requires_grad_()
+    chunked = chunked_soft_target_loss(h, w, t.to(dtype), chunk_size=4)
+    chunked.backward()
+    assert plain.dtype == chunked.dtype == h.grad.dtype == w.grad.dtype == dtype
+    student, teacher = _outputs(seed=1), _outputs(seed=2)
+    for out in (student, teacher):
+        out.logits = out.logits.to(dtype)
+        out.hidden_states = tuple(x.to(dtype) for x in out.hidden_states)
+    loss = distillation_loss(student, teacher, torch.full((2, 5), -100))
+    assert all(part.dtype == dtype for part in loss)
+
+
+def test_half_precision_hidden_states_do_not_overflow_the_cosine_loss():
+    # |h|² of 8 entries near 300 is about 7e5: past float16's 65504
+    student, teacher = _outputs(seed=3, scale=300.0), _outputs(seed=4, scale=300.0)
+    cos64 = distillation_loss(student, teacher, torch.full((2, 5), -100)).cos
+    for out in (student, teacher):
+        out.hidden_states = tuple(x.half() for x in out.hidden_states)
+    cos16 = distillation_loss(student, teacher, torch.full((2, 5), -100)).cos
+    assert torch.isfinite(cos16) and abs(float(cos16) - float(cos64)) < 1e-2
+
+
+def test_no_masked_label_gives_a_zero_mlm_loss_with_zero_gradient():
+    student, teacher = _outputs(seed=1), _outputs(seed=2)
+    student.logits.requires_grad_()
+    labels = torch.full((2, 5), -100)
+    loss = distillation_loss(student, teacher, labels)
+    assert loss.mlm == 0 and torch.isfinite(loss.total)
+    (mlm_grad,) = torch.autograd.grad(loss.mlm, student.logits)
+    assert torch.equal(mlm_grad, torch.zeros_like(mlm_grad))
+    # the reference computes CrossEntropyLoss(ignore_index=-100): NaN here
+    ce = F.cross_entropy(student.logits.flatten(0, 1), labels.flatten())
+    assert torch.isnan(ce)
+
+
+def test_an_all_padding_batch_gives_zero_soft_and_cosine_losses():
+    student, teacher = _outputs(seed=1), _outputs(seed=2)
+    student.logits.requires_grad_()
+    student.hidden_states[0].requires_grad_()
+    labels = torch.full((2, 5), -100)
+    labels[0, 2] = 3
+    loss = distillation_loss(
+        student, teacher, labels, torch.zeros(2, 5, dtype=torch.long)
+    )
+    assert loss.soft == 0 and loss.cos == 0
+    assert torch.allclose(loss.total, 2.0 * loss.mlm)
+    loss.total.backward()
+    assert torch.isfinite(student.logits.grad).all()
+    assert torch.equal(
+        student.hidden_states[0].grad, torch.zeros_like(student.hidden_states[0])
+    )
+
+
+def test_a_padded_vocabulary_gives_the_same_finite_value_in_both_losses():
+    # The last 3 classes pad the vocabulary: -inf in both models' logits. The
+    # student's come from a head whose bias is -inf there.
+    g = torch.Generator().manual_seed(6)
+    N, H, V, pad = 9, 8, 24, 3
+    h = torch.randn(N, H, generator=g, requires_grad=True)
+    w = torch.randn(V, H, generator=g, requires_grad=True)
+    bias = torch.randn(V, generator=g)
+    bias[-pad:] = -math.inf
+    teacher = torch.randn(N, V, generator=g)
+    teacher[:, -pad:] = -math.inf
+    plain = soft_target_loss(h @ w.T + bias, teacher)
+    plain_grads = torch.autograd.grad(plain, (h, w))
+    chunked = chunked_soft_target_loss(
+        h, w, teacher, student_head_bias=bias, chunk_size=4
+    )
+    chunked_grads = torch.autograd.grad(chunked, (h, w))
+    unpadded = soft_target_loss((h @ w.T + bias)[:, :-pad], teacher[:, :-pad])
+    assert torch.isfinite(plain) and torch.allclose(plain, chunked, atol=1e-6)
+    assert torch.allclose(plain, unpadded, atol=1e-6)
+    for a, b in zip(plain_grads, chunked_grads, strict=True):
+        assert torch.isfinite(a).all() and torch.allclose(a, b, atol=1e-6)
+    # what the loss avoids: KLDivLoss gives NaN for those classes
+    kl = torch.nn.KLDivLoss(reduction="batchmean")(
+        F.log_softmax(h @ w.T + bias, -1), F.softmax(teacher, -1)
+    )
+    assert torch.isnan(kl)
+
+
+@pytest.mark.parametrize("bad", [math.inf, math.nan])
+def test_kd_step_refuses_a_non_finite_temperature_before_touching_anything(bad):
+    teacher, student = _Tiny(0), _Tiny(1)
+    before = {k: v.clone() for k, v in student.state_dict().items()}
+    optimizer = torch.optim.SGD(student.parameters(), lr=0.5)
+    batch = {"input_ids": torch.randint(0, 30, (2, 4))}
+    with pytest.raises(ValueError, match="temperature"):
+        kd_step(teacher, student, batch, optimizer, temperature=bad)
+    assert all(torch.equal(v, student.state_dict()[k]) for k, v in before.items())
+
+
+def test_kd_step_never_writes_nan_into_the_student():
+    class Overflowing(_Tiny):  # a teacher whose logits overflowed
+        def forward(self, input_ids, attention_mask=None):
+            out = super().forward(input_ids)
+            return SimpleNamespace(logits=out.logits * math.nan)
+
+    teacher, student = Overflowing(0), _Tiny(1)
+    before = {k: v.clone() for k, v in student.state_dict().items()}
+    optimizer = torch.optim.SGD(student.parameters(), lr=0.5)
+    with pytest.raises(ValueError, match="no update"):
+        kd_step(
+            teacher, student, {"input_ids": torch.randint(0, 30, (2, 4))}, optimizer
+        )
+    assert all(torch.equal(v, student.state_dict()[k]) for k, v in before.items())
+
+
+def test_kd_step_runs_the_teacher_in_eval_and_the_student_in_train_mode():
+    seen = {}
+
+    class Recording(_Tiny):
+        def forward(self, input_ids, attention_mask=None):
+            seen[self.name] = (self.training, self.drop.training)
+            return super().forward(input_ids)
+
+    teacher, student = Recording(0), Recording(1)
+    teacher.name, student.name = "teacher", "student"
+    teacher.drop.train()  # a submodule in its own mode, kept afterwards
+    teacher.eval().drop.train()
+    student.eval()
+    optimizer = torch.optim.SGD(student.parameters(), lr=0.5)
+    kd_step(
+        teacher, student, {"input_ids": torch.randint(0, 30, (2, 4))}, optimizer
+    )
+    assert seen == {"teacher": (False, False), "student": (True, True)}
+    assert not teacher.training and teacher.drop.training  # given back
+    assert not student.training and not student.drop.training
+
+
+def test_mismatched_labels_are_blamed_on_labels():
+    student, teacher = _outputs(), _outputs(seed=1)
+    with pytest.raises(ValueError, match="^labels must have"):
+        distillation_loss(student, teacher, torch.full((2, 4), -100))
+    with pytest.raises(ValueError, match="^labels must be -100 or ids"):
+        distillation_loss(student, teacher, torch.full((2, 5), 30))
+    with pytest.raises(ValueError, match="^attention_mask must have"):
+        distillation_loss(
+            student, teacher, torch.full((2, 5), -100), torch.ones(2, 4)
+        )
