@@ -536,7 +536,13 @@ def write(p: Plan) -> list[str]:
             for d in reversed(missing):
                 d.mkdir()
                 created_dirs.append(d)
-            _write_text(path, text, mode="x")
+            try:
+                _write_text(path, text, mode="x")
+            except FileExistsError:  # someone else's file: leave it alone
+                raise
+            except BaseException:
+                path.unlink(missing_ok=True)  # ours, partly written
+                raise
             created.append(path)
             done.append(f"created  {path.relative_to(p.root)}")
     except BaseException as err:
@@ -547,6 +553,8 @@ def write(p: Plan) -> list[str]:
         for d in reversed(created_dirs):
             if d.exists() and not any(d.iterdir()):
                 d.rmdir()
+        if not isinstance(err, Exception):  # Ctrl-C: undone, and still an interrupt
+            raise
         raise Refused(f"could not write ({err}); nothing was changed") from err
     return done
 

@@ -257,6 +257,7 @@ def test_a_failed_write_is_undone(root, capsys, monkeypatch):
     def fail_on_the_fifth(path, text, *, mode):
         calls.append(path)
         if len(calls) == 5:  # the bib, the record, the page and the package are in
+            path.write_text(text[:10])  # and the fifth is half written
             raise OSError("disk full")
         write_text(path, text, mode=mode)
 
