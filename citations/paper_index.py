@@ -22,6 +22,7 @@ and ``python -m citations.paper_index`` prints the index.
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import re
 import sys
@@ -85,16 +86,29 @@ def section_lines(source: str, section: str | None, where: str) -> tuple[int, in
     return start, end
 
 
-def symbols(source: str, first: int, last: int) -> list[str]:
+@functools.lru_cache(maxsize=256)
+def _parsed(path: Path, mtime_ns: int, size: int) -> ast.Module:
+    return ast.parse(path.read_text(encoding="utf-8"))
+
+
+def parse(path: Path) -> ast.Module:
+    """The syntax tree of `path`, parsed once while the file is unchanged (every
+    rebuild of `mkdocs serve` makes the index again)."""
+    stat = path.stat()
+    return _parsed(path, stat.st_mtime_ns, stat.st_size)
+
+
+def symbols(source: str | ast.Module, first: int, last: int) -> list[str]:
     """The functions and classes defined at the top level within lines
     `first`..`last`.
 
     >>> symbols("x = 1\\ndef f(): ...\\nclass C:\\n    def m(self): ...\\n", 2, 4)
     ['f', 'C']
     """
+    tree = source if isinstance(source, ast.Module) else ast.parse(source)
     return [
         node.name
-        for node in ast.parse(source).body
+        for node in tree.body
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
         and first <= node.lineno <= last
     ]
@@ -107,7 +121,7 @@ def module_name(path: str) -> str:
 
 def imports(test_file: Path, module: str) -> bool:
     """Whether `test_file` imports `module` (or a name from it)."""
-    tree = ast.parse(test_file.read_text(encoding="utf-8"))
+    tree = parse(test_file)
     package, _, leaf = module.rpartition(".")
     for node in ast.walk(tree):
         if isinstance(node, ast.Import) and any(
@@ -159,7 +173,7 @@ def _embedded(
     parts = []
     for section in sections:
         first, last = section_lines(source, section, f"{where}: {path}")
-        found = symbols(source, first, last) if path.endswith(".py") else []
+        found = symbols(parse(file), first, last) if path.endswith(".py") else []
         parts.append({"section": section, "symbols": found})
     names = list(dict.fromkeys(s for part in parts for s in part["symbols"]))
     return {"embeds": parts, "symbols": names}
