@@ -391,7 +391,7 @@ def test_follows_the_papers_rule():
 """
 
 
-def test_skeleton(r: Request, mechanism: str) -> str:
+def skeleton_test(r: Request, mechanism: str) -> str:
     doc = _docstring(
         f"""\
         Tests of snippets/{r.paper}/{mechanism}.py ({r.key}).
@@ -473,7 +473,7 @@ def plan(r: Request, root: Path) -> Plan:
         raise Refused(f"{snippets_dir.relative_to(root)} exists but is no package")
     for m in r.mechanisms:
         p.new[snippets_dir / f"{m}.py"] = snippet(r, m)
-        p.new[tests_dir / f"test_{m}.py"] = test_skeleton(r, m)
+        p.new[tests_dir / f"test_{m}.py"] = skeleton_test(r, m)
     contract_path = tests_dir / "api_contract.py"
     if contract_path.exists():  # a folder shared with another paper
         contract_path = tests_dir / f"api_contract_{r.mechanisms[0]}.py"
