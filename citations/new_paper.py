@@ -569,8 +569,7 @@ Next, fill in every TODO (grep -rn TODO {files}):
   1. refs/survey.bib: title, authors and the venue version of the entry.
   2. refs/papers.toml: changes, venue, venue_date, terms_zh, and model rows.
   3. {snippets}: the mechanism, its docstring and the paper's defaults.
-  4. tests/{paper}/: the tests (then drop the xfail mark), and move the
-     contract rows from PENDING into ROWS.
+  4. tests/{paper}/: the tests, then drop the xfail mark; move PENDING to ROWS.
   5. {page}: why, how and what it achieved, every number with its source.
 Then: make test
 """
