@@ -1,4 +1,5 @@
-"""Helpers shared by the tests (importable because pyproject adds tests/ to pythonpath)."""
+"""Helpers shared by the tests (importable because pyproject adds tests/ to
+pythonpath)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ MKDOCS = [sys.executable, "-m", "mkdocs"]
 
 
 def mkdocs_build(config_file: Path, site_dir: Path) -> subprocess.CompletedProcess:
-    """`mkdocs build --strict`, the same build the README's commands run; output is captured."""
+    """`mkdocs build --strict`, the same build the README's commands run; output is
+    captured."""
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
     return subprocess.run(
         [*MKDOCS, "build", "--strict", "-f", str(config_file), "-d", str(site_dir)],
@@ -28,8 +30,9 @@ def mkdocs_build(config_file: Path, site_dir: Path) -> subprocess.CompletedProce
 def word_batch(
     B: int, L: int, *, word_start_rate: float, seed: int = 0, vocab_size: int = 1000
 ):
-    """Random token ids (>= 5, clear of the special ids), random word starts, and a [CLS] ... [SEP] ... [SEP]
-    special-tokens mask; returns (ids, word_starts, special, generator) for the masking tests."""
+    """Random token ids (>= 5, clear of the special ids), random word starts, and a
+    [CLS] ... [SEP] ... [SEP] special-tokens mask; returns (ids, word_starts,
+    special, generator) for the masking tests."""
     import torch
 
     g = torch.Generator().manual_seed(seed)

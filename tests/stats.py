@@ -1,9 +1,10 @@
 """Statistical tolerances for the sampling tests.
 
-Every sampling test runs on a fixed seed, so it is deterministic: it cannot flake. The bounds are
-still derived from the sample size, so that a correct sampler passes for *any* seed with
-overwhelming probability (5 standard errors: about 1 in 1.7 million for a normal statistic) and a
-wrong rule, which moves a rate by far more than 5 standard errors at these sizes, fails.
+Every sampling test runs on a fixed seed, so it is deterministic: it cannot flake.
+The bounds are still derived from the sample size, so that a correct sampler passes
+for *any* seed with overwhelming probability (5 standard errors: about 1 in 1.7
+million for a normal statistic) and a wrong rule, which moves a rate by far more
+than 5 standard errors at these sizes, fails.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ def total_variation(p: torch.Tensor, q: torch.Tensor) -> float:
 
 
 def chi_square_pvalue(counts: torch.Tensor, probs: torch.Tensor) -> float:
-    """Pearson's chi-square goodness-of-fit p-value (survival function via the incomplete gamma)."""
+    """Pearson's chi-square goodness-of-fit p-value (survival function via the
+    incomplete gamma)."""
     counts = counts.double()
     expected = probs.double() / probs.sum() * counts.sum()
     stat = ((counts - expected) ** 2 / expected).sum()

@@ -1,8 +1,8 @@
 # %% [markdown]
 # # ALBERT notebook: where the parameters go
 #
-# The counts come from `snippets.albert.cross_layer_sharing.albert_parameter_count`, which the tests check
-# against transformers' `AlbertModel` and `BertModel`.
+# The counts come from `snippets.albert.cross_layer_sharing.albert_parameter_count`,
+# which the tests check against transformers' `AlbertModel` and `BertModel`.
 
 # %%
 import matplotlib.pyplot as plt

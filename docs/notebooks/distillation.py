@@ -17,7 +17,8 @@ plt.legend()
 plt.show()
 
 # %% [markdown]
-# The gradient norm of the soft-target loss, with and without T², for the same student and teacher:
+# The gradient norm of the soft-target loss, with and without T², for the same
+# student and teacher:
 
 # %%
 g = torch.Generator().manual_seed(0)

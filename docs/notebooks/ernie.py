@@ -37,7 +37,8 @@ for level, spans in levels.items():
     print(f"{level:20} units: {grouped:32} one masking: {shown}")
 
 # %% [markdown]
-# The continual multi-task experiment (`python -m experiments.ernie_continual`); its committed results:
+# The continual multi-task experiment (`python -m experiments.ernie_continual`); its
+# committed results:
 
 # %%
 results = json.loads((OUT / "ernie_continual.json").read_text())

@@ -1,8 +1,9 @@
 # %% [markdown]
 # # RoBERTa notebook: static vs dynamic masks across epochs
 #
-# One sequence of 40 tokens, seen for 12 epochs. Static masking (BERT, `dupe_factor = 4` here so the
-# repetition is visible) cycles through 4 fixed masks. Dynamic masking (RoBERTa) draws a new one each epoch.
+# One sequence of 40 tokens, seen for 12 epochs. Static masking (BERT,
+# `dupe_factor = 4` here so the repetition is visible) cycles through 4 fixed masks.
+# Dynamic masking (RoBERTa) draws a new one each epoch.
 
 # %%
 import matplotlib.pyplot as plt

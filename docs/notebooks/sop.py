@@ -1,8 +1,8 @@
 # %% [markdown]
 # # SOP vs NSP notebook: example pairs
 #
-# Two toy documents, one about cooking and one about football. NSP negatives mix the two topics;
-# SOP negatives only swap the order of two halves of the same passage.
+# Two toy documents, one about cooking and one about football. NSP negatives mix the
+# two topics; SOP negatives only swap the order of two halves of the same passage.
 
 # %%
 import torch
@@ -43,5 +43,6 @@ for e in create_nsp_examples(docs, 0, 16, short_seq_prob=0.0, generator=g):
     print(f"  {e.label}  A: {decode(e.tokens_a):40}  B: {decode(e.tokens_b)}")
 
 # %% [markdown]
-# Every NSP negative pairs cooking with football: checking the topic is enough to solve it. Every
-# SOP pair is about cooking, so only the order of the steps gives the label away.
+# Every NSP negative pairs cooking with football: checking the topic is enough to
+# solve it. Every SOP pair is about cooking, so only the order of the steps gives
+# the label away.

@@ -7,7 +7,9 @@ from IPython.display import HTML
 
 from snippets.t5.span_corruption import span_corruption
 
-words = "Thank you for inviting me to your party last week , it was a wonderful evening".split()
+words = (
+    "Thank you for inviting me to your party last week , it was a wonderful evening"
+).split()
 vocab = {w: i + 10 for i, w in enumerate(dict.fromkeys(words))}
 SENTINEL_0, EOS = 999, 1
 names = (
@@ -37,5 +39,7 @@ def show(row):
 
 
 HTML(
-    f"<p><b>original</b>: {' '.join(words)}</p><p><b>inputs</b>: {show(inputs[0])}</p><p><b>targets</b>: {show(targets[0])}</p>"
+    f"<p><b>original</b>: {' '.join(words)}</p>"
+    f"<p><b>inputs</b>: {show(inputs[0])}</p>"
+    f"<p><b>targets</b>: {show(targets[0])}</p>"
 )

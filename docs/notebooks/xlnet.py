@@ -1,8 +1,9 @@
 # %% [markdown]
 # # XLNet notebook: the permutation mask and the target mapping
 #
-# This notebook imports `snippets.xlnet.permutation_lm`, the same file the [XLNet page](../../architecture/xlnet/)
-# embeds. It draws the two masks for one short sequence.
+# This notebook imports `snippets.xlnet.permutation_lm`, the same file the
+# [XLNet page](../../architecture/xlnet/) embeds. It draws the two masks for one
+# short sequence.
 
 # %%
 import matplotlib.pyplot as plt
@@ -53,8 +54,9 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# Rows labelled `T` are targets and `c` are context; the number is the rank in the factorization order.
-# A target row is blank (may attend) at every context column and at targets of lower rank.
+# Rows labelled `T` are targets and `c` are context; the number is the rank in the
+# factorization order. A target row is blank (may attend) at every context column
+# and at targets of lower rank.
 #
 # `plm_inputs` does all of it for a batch, with targets chosen as spans:
 

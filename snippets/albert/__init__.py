@@ -1,1 +1,2 @@
-"""ALBERT (Lan et al., ICLR 2020): factorized embeddings, cross-layer sharing, sentence-order prediction."""
+"""ALBERT (Lan et al., ICLR 2020): factorized embeddings, cross-layer sharing,
+sentence-order prediction."""

@@ -1,1 +1,2 @@
-"""RoBERTa (Liu et al., 2019): BERT pre-training, robustly re-tuned; here its dynamic masking."""
+"""RoBERTa (Liu et al., 2019): BERT pre-training, robustly re-tuned; here its
+dynamic masking."""

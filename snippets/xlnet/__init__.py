@@ -1,1 +1,2 @@
-"""XLNet (Yang et al., NeurIPS 2019): permutation language modeling and two-stream attention."""
+"""XLNet (Yang et al., NeurIPS 2019): permutation language modeling and
+two-stream attention."""

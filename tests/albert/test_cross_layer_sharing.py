@@ -73,7 +73,8 @@ def test_shared_blocks_are_one_object_not_copies():
 
 
 def test_computed_counts_round_to_the_papers_table_1_within_6_percent():
-    # Table 1 rounds, and its xxlarge figure (235M) is ~5% above the model it describes (223M).
+    # Table 1 rounds, and its xxlarge figure (235M) is ~5% above the model it
+    # describes (223M).
     for name, (L, H, E, sharing, reported) in PAPER_CONFIGS.items():
         ours = albert_parameter_count(
             30000, E, H, L, H // 64, 4 * H, sharing=sharing
@@ -92,7 +93,8 @@ def test_sharing_divides_the_encoder_by_depth():
 
 
 def test_forward_matches_transformers_albert_encoder_with_copied_weights():
-    # AlbertModel with sharing of all layers is the reference; copy its one layer into ours.
+    # AlbertModel with sharing of all layers is the reference; copy its one layer
+    # into ours.
     config = AlbertConfig(
         vocab_size=50,
         embedding_size=32,
@@ -118,7 +120,8 @@ def test_forward_matches_transformers_albert_encoder_with_copied_weights():
     x = torch.randn(2, 7, 32)
     mask = torch.tensor([[1] * 7, [1] * 5 + [0] * 2])
     with torch.no_grad():
-        # Run transformers' shared layer 3 times on the same hidden states (past the E->H mapping).
+        # Run transformers' shared layer 3 times on the same hidden states (past the
+        # E->H mapping).
         h = x
         additive = (1.0 - mask[:, None, None, :].float()) * torch.finfo(
             torch.float32

@@ -40,7 +40,8 @@ def test_whole_words_are_masked_and_special_tokens_never():
     assert torch.equal(labels[selected], ids[selected]) and torch.equal(
         inputs[special], ids[special]
     )
-    # a continuation token (not a word start, not right after a special token) shares its word's fate
+    # a continuation token (not a word start, not right after a special token)
+    # shares its word's fate
     prev_special = torch.nn.functional.pad(special[:, :-1], (1, 0))
     continuation = ~ws & ~special & ~prev_special
     continuation[:, 0] = False
@@ -54,7 +55,8 @@ def test_budget_is_respected_and_nearly_met():
     valid = (~special).sum(1)
     budget = (valid.double() * 0.15).round()
     assert (selected.sum(1) <= budget).all()
-    # stopping at the first n-gram that overflows costs under one n-gram per row on average
+    # stopping at the first n-gram that overflows costs under one n-gram per row
+    # on average
     assert selected.sum().item() / budget.sum().item() > 0.9
 
 
@@ -62,8 +64,9 @@ def test_ngram_lengths_follow_inverse_n():
     ids, ws, special, g = _batch(B=4000, word_start_rate=1.0)
     _, ngram_words = sample_ngrams(ws, ~special, generator=g)
     counts = torch.bincount(ngram_words[ngram_words > 0], minlength=4)[1:]
-    # Budget truncation drops slightly more long n-grams (as the reference's skip does), so the
-    # bound is on total variation: 0.05 here, against 0.21 for a uniform p(n) and 0.45 for n = 1 only.
+    # Budget truncation drops slightly more long n-grams (as the reference's skip
+    # does), so the bound is on total variation: 0.05 here, against 0.21 for a
+    # uniform p(n) and 0.45 for n = 1 only.
     assert total_variation(counts, ngram_distribution(3)) < 0.05
     assert total_variation(torch.ones(3), ngram_distribution(3)) > 0.2
 

@@ -47,7 +47,8 @@ def test_sop_without_truncation_reconstructs_the_chunk():
 
 
 def test_single_segment_chunks_are_skipped():
-    # Each segment alone reaches the target length, so every chunk is a single segment.
+    # Each segment alone reaches the target length, so every chunk is a single
+    # segment.
     assert (
         create_sop_examples(_document(5, seg_len=20), 10, short_seq_prob=0.0) == []
     )

@@ -1,4 +1,5 @@
-"""Serve the built site on 127.0.0.1 and drive Debian's Chromium with Playwright (no browser download)."""
+"""Serve the built site on 127.0.0.1 and drive Debian's Chromium with Playwright
+(no browser download)."""
 
 from __future__ import annotations
 
@@ -44,7 +45,8 @@ def site_url(built_site):
 def browser():
     if not CHROMIUM.exists():
         pytest.skip(
-            "BROWSER TESTS SKIPPED: /usr/bin/chromium is missing (scripts/setup installs Debian's chromium as root)"
+            "BROWSER TESTS SKIPPED: /usr/bin/chromium is missing "
+            "(scripts/setup installs Debian's chromium as root)"
         )
     from playwright.sync_api import sync_playwright
 

@@ -45,7 +45,8 @@ def test_units_are_masked_whole_or_not_at_all_and_the_budget_holds():
 
 
 def test_entity_level_masks_the_whole_entity():
-    # 哈 尔 滨 是 黑 龙 江 的 省 会 : entities 哈尔滨 (0-3) and 黑龙江 (4-7), phrase 省会 (8-10)
+    # 哈 尔 滨 是 黑 龙 江 的 省 会 : entities 哈尔滨 (0-3) and 黑龙江 (4-7),
+    # phrase 省会 (8-10)
     units = units_from_spans(10, [(0, 3), (4, 7), (8, 10)])
     assert units.tolist() == [0, 0, 0, 1, 2, 2, 2, 3, 4, 4]
     ids = torch.arange(100, 110)[None].repeat(200, 1)

@@ -85,14 +85,16 @@ def test_agrees_with_transformers_collator(tokenizer):
         _rates(inputs, labels, ids, tokenizer.mask_token_id),
         _rates(ref_inputs, ref_labels, ids, tokenizer.mask_token_id),
     )
-    # same label semantics: -100 off the selection, the original id on it, nothing on special tokens
+    # same label semantics: -100 off the selection, the original id on it, nothing
+    # on special tokens
     for lab, sel in ((labels, ours[0]), (ref_labels, theirs[0])):
         assert (
             torch.equal(lab[sel], ids[sel])
             and (lab[~sel] == -100).all()
             and not sel[special].any()
         )
-    # same rates: the difference of two independent estimates is within 5 standard errors
+    # same rates: the difference of two independent estimates is within 5 standard
+    # errors
     n = min(ours[1], theirs[1])
     for a, b, p, what in (
         (ours[1] / ids.numel(), theirs[1] / ids.numel(), 0.15, "selection"),
@@ -123,7 +125,7 @@ def test_special_tokens_and_padding_are_never_touched(tokenizer):
     assert torch.equal(ids, before)  # not modified in place
 
 
-def test_dynamic_masks_differ_across_epochs_and_repeat_for_the_same_seed_and_epoch():
+def test_dynamic_masks_differ_across_epochs_and_repeat_for_same_seed_and_epoch():
     data = torch.randint(5, 100, (8, 64))
     ds = DynamicMasking(data, mask_token_id=4, vocab_size=100, seed=7)
     epoch0 = [ds[i]["input_ids"] for i in range(8)]
