@@ -217,7 +217,7 @@ REFUSALS = {
     ),
     "module-exists": (
         _with(mechanism=["--mechanism", "sop", "--paper", "albert"]),
-        "already exists: snippets/albert/sop.py, tests/albert/test_sop.py;",
+        "already exists: snippets/albert/sop.py, tests/albert/test_sop.py",
     ),
     "mechanism-name": (_with(mechanism="ReplacedToken"), "lower-case Python name"),
     "mechanism-keyword": (_with(mechanism="lambda"), "lower-case Python name"),
