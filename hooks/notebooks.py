@@ -231,8 +231,11 @@ def _run(notebook: str, key: str, options: dict, directory: str, root: str) -> N
     toc_depth = options.pop("toc_depth")
     try:
         content = convert.nb2html(notebook, **options)
-    except CellExecutionError as error:
-        message = notebook_error(path, error, ROOT)
+    except Exception as error:  # stored, so that the page says so until a change
+        if isinstance(error, CellExecutionError):
+            message = notebook_error(path, error, ROOT)
+        else:
+            message = f"{path}: {type(error).__name__}: {error}"
         Cache(Path(directory)).put(key, deps, {"error": message})
         print(f"notebooks: {message}", file=sys.stderr)
         return
