@@ -56,8 +56,12 @@ def _find(name: str):
 
 
 def _imported_names(source: str, package: str) -> set[str]:
-    """Module names a source imports, with every parent package (they run too)."""
-    tree = ast.parse(_MAGIC.sub("", source))
+    """Module names a source imports, with every parent package (they run too).
+    Nothing for a source that does not parse: running it will say why."""
+    try:
+        tree = ast.parse(_MAGIC.sub("", source))
+    except SyntaxError:
+        return set()
     names = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):

@@ -88,6 +88,8 @@ def _svg(figure) -> str:
 
 def _where(error: BaseException) -> str:
     """The innermost frame of the error that is the project's own code."""
+    if isinstance(error, SyntaxError) and error.filename:
+        return f" (at {_rel(error.filename)}:{error.lineno})"
     frames = [
         f
         for f in traceback.extract_tb(error.__traceback__)
