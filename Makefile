@@ -7,8 +7,11 @@ VENV := .venv/bin
 setup:
 	@scripts/setup
 
+# Computed content and executed notebooks are cached in .cache/site/ while serving
+# (never by `build` or `test`); a notebook not yet cached runs in the background.
+PORT ?= 8000
 serve: setup
-	$(VENV)/mkdocs serve --dev-addr 127.0.0.1:8000
+	$(VENV)/mkdocs serve --dev-addr 127.0.0.1:$(PORT)
 
 test: setup lint
 	$(VENV)/python -m pytest
@@ -32,4 +35,4 @@ experiments: setup
 	$(VENV)/python -m experiments.compression_table
 
 clean:
-	rm -rf site .pytest_cache test-artifacts
+	rm -rf site .pytest_cache test-artifacts .cache

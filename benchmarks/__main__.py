@@ -1,9 +1,11 @@
-"""`python -m benchmarks [--quick] [--out FILE] [--only NAME ...]`: every comparison, ratios first.
+"""`python -m benchmarks [--quick] [--out FILE] [--only NAME ...]`: the comparisons.
 
-Each comparison runs ours and the peer in the same process, alternating which goes first, after a
-warm-up. It reports the median and the min–max of each, and the ratio of the medians: absolute
-times on a shared machine are noise, while ratios taken in one run are not. Peak memory is read
-from a fresh subprocess per variant (peak RSS on CPU, max allocated on CUDA).
+Each comparison runs ours and the peer in the same process, alternating which goes
+first, after a warm-up. It reports the median and the min–max of each, and the ratio
+of the medians: absolute times on a shared machine are noise, while ratios taken in
+one run are not. Peak memory is read from a fresh subprocess per variant (peak RSS
+on CPU, max allocated on CUDA). `--only NAME` updates those comparisons in the
+results file and keeps the others.
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ def compare(ours, peer, *, repeats: int, device: str, warmup: int = 2) -> dict:
     return result
 
 
-# ---------------------------------------------------------------- 1. XLNet permutation-LM inputs
+# -------------------------------------------------- 1. XLNet permutation-LM inputs
 
 
 def bench_xlnet(quick: bool, device: str, tokenizer) -> dict:
@@ -85,12 +87,17 @@ def bench_xlnet(quick: bool, device: str, tokenizer) -> dict:
             generator=gen,
         )
 
-    def peer():  # the collator works on CPU tensors and asks the tokenizer for special tokens row by row
+    # the collator works on CPU tensors and asks the tokenizer for special tokens
+    # row by row
+    def peer():
         return collator.torch_mask_tokens(ids.clone())
 
     result = compare(ours, peer, repeats=3 if quick else 10, device=device)
     mine, theirs = ours(), peer()
-    nbytes = lambda t: t.numel() * t.element_size()
+
+    def nbytes(t):
+        return t.numel() * t.element_size()
+
     result["memory_bytes"] = {
         "ours_target_mapping": nbytes(mine["target_mapping"]),
         "peer_target_mapping": nbytes(theirs[2]),
@@ -105,7 +112,7 @@ def bench_xlnet(quick: bool, device: str, tokenizer) -> dict:
     return result
 
 
-# ---------------------------------------------------------------- 2. RoBERTa dynamic masking
+# ------------------------------------------------------ 2. RoBERTa dynamic masking
 
 
 def bench_roberta(quick: bool, device: str, tokenizer) -> dict:
@@ -167,12 +174,13 @@ def bench_roberta(quick: bool, device: str, tokenizer) -> dict:
         "peer_over_floor": round(1 / peer_floor["speedup"], 2),
         "setup": f"batch {B} × length {L}; floor = torch.rand(B, L)",
         "target": "≥ 2× faster with the mask, ≥ 10× without; ≤ 3× the floor",
-        "peer_name": "transformers DataCollatorForLanguageModeling (a local WordPiece tokenizer)",
+        "peer_name": "transformers DataCollatorForLanguageModeling "
+        "(a local WordPiece tokenizer)",
         "speedup": with_mask["speedup"],
     }
 
 
-# ---------------------------------------------------------------- 3. T5 span corruption
+# ----------------------------------------------------------- 3. T5 span corruption
 
 
 def bench_t5(quick: bool, device: str) -> dict:
@@ -199,12 +207,13 @@ def bench_t5(quick: bool, device: str) -> dict:
     result.update(
         setup=f"batch {B} × {L} raw tokens (→ 512 inputs)",
         target="≥ 10× faster",
-        peer_name="per-example NumPy noise mask + vectorized sentinels (our code, shaped like the Flax T5 collator)",
+        peer_name="per-example NumPy noise mask + vectorized sentinels "
+        "(our code, shaped like the Flax T5 collator)",
     )
     return result
 
 
-# ---------------------------------------------------------------- 4. SpanBERT span masking
+# -------------------------------------------------------- 4. SpanBERT span masking
 
 
 def bench_spanbert(quick: bool, device: str) -> dict:
@@ -232,12 +241,13 @@ def bench_spanbert(quick: bool, device: str) -> dict:
     result.update(
         setup=f"batch {B} × length {L}",
         target="≥ 10× faster",
-        peer_name="per-span Python loop with anchor redraws (our code, shaped like the reference)",
+        peer_name="per-span Python loop with anchor redraws "
+        "(our code, shaped like the reference)",
     )
     return result
 
 
-# ---------------------------------------------------------------- 5. distillation loss memory and time
+# -------------------------------------------- 5. distillation loss memory and time
 
 
 def bench_distillation(quick: bool, device: str) -> dict:
@@ -284,13 +294,14 @@ def bench_distillation(quick: bool, device: str) -> dict:
             / runs["plain"]["peak_above_inputs_bytes"],
             3,
         ),
-        "setup": f"N = {N} positions, V = {V}, H = {H}; forward + backward; each variant in its own subprocess",
+        "setup": f"N = {N} positions, V = {V}, H = {H}; forward + backward; "
+        "each variant in its own subprocess",
         "target": "peak memory ≤ 25% of the plain loss; time ≤ 1.5× the plain loss",
         "peer_name": "both heads' full logits + KLDivLoss (DistilBERT style)",
     }
 
 
-# ---------------------------------------------------------------- 6. site build scaling
+# ----------------------------------------------------------- 6. site build scaling
 
 
 def bench_site(quick: bool) -> dict:
@@ -300,10 +311,21 @@ def bench_site(quick: bool) -> dict:
         run((10, 40), execute_notebooks=False) if quick else run((100, 400, 1600))
     )
     result.update(
-        target="≤ 0.02 s per added page at 1600, growth within 1.5× of linear; the real site ≤ 60 s",
-        setup="mkdocs build --strict of a temporary copy; synthetic pages in the categories",
+        target="≤ 0.02 s per added page at 1600, growth within 1.5× of linear; "
+        "the real site ≤ 60 s",
+        setup="mkdocs build --strict of a temporary copy; "
+        "synthetic pages in the categories",
     )
     return result
+
+
+# --------------------------------------------------------------- 7. site edit loop
+
+
+def bench_editloop(quick: bool) -> dict:
+    from benchmarks.editloop import run
+
+    return run(quick=quick)
 
 
 BENCHES = {
@@ -313,7 +335,21 @@ BENCHES = {
     "spanbert": bench_spanbert,
     "distillation": bench_distillation,
     "site": bench_site,
+    "editloop": bench_editloop,
 }
+
+
+# the figures printed after each comparison
+HEADLINE = (
+    "speedup",
+    "memory_ratio",
+    "ours_over_floor",
+    "peer_over_floor",
+    "seconds_per_added_page",
+    "growth_vs_linear",
+    "first_page_cold_seconds",
+    "markdown_edit_median_seconds",
+)
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -329,7 +365,8 @@ def main(argv: list[str] | None = None) -> dict:
         "--out",
         type=Path,
         default=None,
-        help=f"where to write the JSON (default {OUT}; --quick: not written unless given)",
+        help=f"where to write the JSON (default {OUT}; "
+        "--quick: not written unless given)",
     )
     parser.add_argument(
         "--only",
@@ -354,7 +391,7 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"[{name}]", flush=True)
         fn = BENCHES[name]
         kwargs = {"quick": args.quick}
-        if name != "site":
+        if name not in ("site", "editloop"):
             kwargs["device"] = args.device
         if name in ("xlnet", "roberta"):
             kwargs["tokenizer"] = tokenizer
@@ -365,11 +402,18 @@ def main(argv: list[str] | None = None) -> dict:
             (args.out or OUT).with_suffix(".partial.json").write_text(
                 json.dumps(results, indent=1, ensure_ascii=False)
             )
-        print(
-            f"  speedup/ratio: {json.dumps({k: v for k, v in results['comparisons'][name].items() if k in ('speedup', 'memory_ratio', 'ours_over_floor', 'peer_over_floor', 'seconds_per_added_page', 'growth_vs_linear')})}",
-            flush=True,
-        )
+        headline = {
+            k: v for k, v in results["comparisons"][name].items() if k in HEADLINE
+        }
+        print(f"  speedup/ratio: {json.dumps(headline)}", flush=True)
     out = args.out or (None if args.quick else OUT)
+    if out and args.only and out.is_file():  # --only: keep the other comparisons
+        merged = json.loads(out.read_text(encoding="utf-8"))
+        if merged.get("quick") == results["quick"]:
+            for name, result in results["comparisons"].items():
+                machine = {"machine": results["machine"]}
+                merged["comparisons"][name] = result | machine
+            results = merged
     if out:
         out.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
         out.with_suffix(".partial.json").unlink(missing_ok=True)

@@ -670,6 +670,14 @@ def _check_models(where: str, models: object) -> None:
                 raise BibError(
                     f'{where}: model {name!r} glue needs split = "test" or "dev"'
                 )
+            ensemble = cell.get("ensemble", False)
+            if not isinstance(ensemble, bool) or (
+                ensemble and fact not in ("glue", "squad")
+            ):
+                raise BibError(
+                    f"{where}: model {name!r} fact {fact!r}: ensemble is true or "
+                    "false, and true only for a glue or squad score"
+                )
 
 
 def load(refs_dir: Path = REFS_DIR) -> Bibliography:

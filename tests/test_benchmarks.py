@@ -1,5 +1,5 @@
-"""Smoke test of the benchmark command: it runs end to end at tiny sizes and reports every comparison.
-It asserts no timing: benchmarks are not tests."""
+"""Smoke test of the benchmark command: it runs end to end at tiny sizes and reports
+every comparison. It asserts no timing: benchmarks are not tests."""
 
 import json
 
@@ -18,6 +18,7 @@ EXPECTED_KEYS = {
     "spanbert": {"speedup"},
     "distillation": {"speedup", "memory_ratio"},
     "site": {"build_seconds", "seconds_per_added_page", "growth_vs_linear"},
+    "editloop": {"first_page_cold_seconds", "markdown_edit_median_seconds"},
 }
 
 

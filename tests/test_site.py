@@ -1,5 +1,5 @@
-"""The site: strict build, downloads, privacy, escaping, citations, and build
-failures on bad refs."""
+"""The site: strict build, downloads, privacy, escaping, citations, computed
+content, the serve cache, and build failures that name the page."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import bibtexparser
+import pytest
 
 from citations.bib import load
 from helpers import ROOT, mkdocs_build
@@ -299,17 +300,130 @@ def test_computed_tables_come_from_the_snippets(built_site):
     assert grid.count('class="blocked"') + grid.count('class="visible"') == 64
 
 
-def test_unknown_computed_block_fails_the_build(tmp_path):
-    config = _mini_site(
-        tmp_path, EVIL, "# Evil\n\n<!-- computed:no-such-table -->\n"
-    )
+def _with_hooks(config: Path, *hooks: str, extra: str = "") -> Path:
     text = config.read_text().replace(
-        "hooks/assets.py]", "hooks/assets.py, hooks/computed.py]"
+        "hooks/assets.py]", "hooks/assets.py, " + ", ".join(hooks) + "]"
     )
-    config.write_text(text)
+    config.write_text(text + extra)
+    return config
+
+
+COMPUTED_PAGE = """def table():
+    return "| a |\\n|---|\\n| 1 |\\n"
+
+
+def broken():
+    return {}["missing"]
+"""
+
+
+def test_computed_blocks_come_from_the_module_beside_the_page(tmp_path):
+    config = _mini_site(tmp_path, EVIL, "# Evil\n\n<!-- computed:table -->\n")
+    _with_hooks(config, "hooks/computed.py")
+    (tmp_path / "docs" / "c" / "index.py").write_text(COMPUTED_PAGE)
+    result = mkdocs_build(config, tmp_path / "site")
+    assert result.returncode == 0, result.stderr
+    assert "<td>1</td>" in (tmp_path / "site" / "c" / "index.html").read_text()
+    assert not (tmp_path / "site" / "c" / "index.py").exists()  # not site content
+    assert not (tmp_path / ".cache").exists()  # a build never uses the cache
+
+
+def test_a_failing_or_unknown_computed_block_names_the_page_and_the_block(tmp_path):
+    config = _mini_site(tmp_path, EVIL, "# Evil\n\n<!-- computed:broken -->\n")
+    _with_hooks(config, "hooks/computed.py")
+    (tmp_path / "docs" / "c" / "index.py").write_text(COMPUTED_PAGE)
     result = mkdocs_build(config, tmp_path / "site")
     assert result.returncode != 0
-    assert "unknown computed block 'no-such-table'" in result.stderr
+    assert (
+        "docs/c/index.md: computed block 'broken' failed: KeyError: 'missing' "
+        "(at docs/c/index.py:6)" in result.stderr
+    ), result.stderr
+    assert "Traceback" not in result.stderr
+    page = tmp_path / "docs" / "c" / "index.md"
+    page.write_text("# Evil\n\n<!-- computed:no-such-table -->\n")
+    result = mkdocs_build(config, tmp_path / "site")
+    assert result.returncode != 0
+    assert (
+        "docs/c/index.md: unknown computed block 'no-such-table': docs/c/index.py "
+        "has no function no_such_table() (it has table, broken)" in result.stderr
+    ), result.stderr
+
+
+SNIPPETS_EXTENSION = """markdown_extensions:
+  - pymdownx.superfences
+  - pymdownx.snippets:
+      base_path: ["."]
+      check_paths: true
+"""
+
+
+def test_a_missing_snippet_file_or_section_fails_with_one_line(tmp_path):
+    config = _mini_site(tmp_path, EVIL, "# Evil\n")
+    _with_hooks(config, "hooks/embeds.py", extra=SNIPPETS_EXTENSION)
+    (tmp_path / "snippets").mkdir()
+    (tmp_path / "snippets" / "x.py").write_text(
+        "# --8<-- [start:core]\nx = 1\n# --8<-- [end:core]\n"
+    )
+    page = tmp_path / "docs" / "c" / "index.md"
+    for reference, problem in (
+        ("snippets/x.py:core", None),
+        ("snippets/x.py:nope", "snippets/x.py has no section 'nope'"),
+        ("snippets/gone.py:core", "no file snippets/gone.py"),
+    ):
+        page.write_text(f'# Evil\n\n```python\n--8<-- "{reference}"\n```\n')
+        result = mkdocs_build(config, tmp_path / "site")
+        if problem is None:
+            assert result.returncode == 0, result.stderr
+            continue
+        assert result.returncode != 0
+        line = f"docs/c/index.md:4: embedded snippet '{reference}': {problem}"
+        assert line in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr
+        # mkdocs' own "Error reading page 'c/index.md':", then ours
+        errors = [e for e in result.stderr.splitlines() if not e.startswith("INFO")]
+        assert len(errors) == 2 and errors[1].endswith(line), result.stderr
+
+
+def test_the_cache_follows_the_imports_of_a_notebook():
+    """The serve cache's key: every project module a notebook imports."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "buildcache", ROOT / "hooks" / "buildcache.py"
+    )
+    buildcache = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(buildcache)
+    found = buildcache.project_imports(
+        "import torch\n%matplotlib inline\nfrom snippets.albert.sop import x\n"
+    )
+    names = {str(p.relative_to(ROOT)) for p in found}
+    assert {
+        "snippets/__init__.py",
+        "snippets/albert/__init__.py",
+        "snippets/albert/sop.py",
+        "snippets/_checks.py",  # imported by sop.py, not by the notebook
+    } <= names, names
+    assert all(p.is_relative_to(ROOT) and ".venv" not in p.parts for p in found)
+
+
+def test_a_cache_entry_lasts_while_its_files_are_unchanged(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "buildcache", ROOT / "hooks" / "buildcache.py"
+    )
+    buildcache = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(buildcache)
+    dep = tmp_path / "dep.py"
+    dep.write_text("A = 1\n")
+    cache = buildcache.Cache(tmp_path / "cache")
+    cache.put("k", buildcache.digests([dep, tmp_path / "absent"]), {"v": 1})
+    assert cache.get("k") == {"v": 1} and cache.get("other") is None
+    dep.write_text("A = 2\n")
+    assert cache.get("k") is None
+    dep.write_text("A = 1\n")
+    (tmp_path / "absent").write_text("")  # a file that appears counts too
+    assert cache.get("k") is None
 
 
 def test_every_notebook_is_executed_rendered_and_downloadable(built_site):
@@ -333,26 +447,33 @@ def test_every_notebook_is_executed_rendered_and_downloadable(built_site):
             )
 
 
-def test_a_failing_notebook_breaks_the_build(tmp_path):
+def test_a_failing_notebook_names_its_file_and_line_without_colours(tmp_path):
     config = _mini_site(tmp_path, EVIL, "# Evil\n")
     (tmp_path / "docs" / "notebooks").mkdir()
     (tmp_path / "docs" / "notebooks" / "broken.py").write_text(
-        "# %%\nraise RuntimeError('snippet broke')\n"
+        "# %%\nx = 1\n\n# %% [markdown]\n# A note\n\n# %%\ny = 2\n"
+        "raise RuntimeError('snippet broke')\n"
     )
-    text = config.read_text() + (
-        "plugins:\n  - mkdocs-jupyter:\n      include: ['notebooks/*.py']\n"
-        "      execute: true\n"
-        "      allow_errors: false\n      cache: false\n"
+    _with_hooks(
+        config,
+        "hooks/notebooks.py",
+        extra="plugins:\n  - mkdocs-jupyter:\n      include: ['notebooks/*.py']\n"
+        "      execute: true\n      allow_errors: false\n      cache: false\n",
     )
     config.write_text(
-        text.replace(
+        config.read_text().replace(
             "nav: [{Home: index.md}, {C: c/index.md}]",
             "nav: [{Home: index.md}, {C: c/index.md}, notebooks/broken.py]",
         )
     )
     result = mkdocs_build(config, tmp_path / "site")
+    output = result.stderr + result.stdout
     assert result.returncode != 0
-    assert "snippet broke" in result.stderr + result.stdout
+    assert "docs/notebooks/broken.py:9: RuntimeError: snippet broke" in output, (
+        output
+    )
+    assert "\x1b[" not in output and "Traceback" not in output
+    assert "without encryption" not in output  # the kernel's transport is encrypted
 
 
 def test_comparison_table_is_generated_with_a_source_for_every_value(built_site):
@@ -373,16 +494,20 @@ def test_comparison_table_is_generated_with_a_source_for_every_value(built_site)
             ), (attrs, text)
     # computed parameters: BERT-base, counted by the snippets, not typed
     assert "109.5M (computed)" in table
-    for svg in ("glue-vs-params", "timeline", "map"):
-        assert (
-            (built_site / f"assets/figures/{svg}.svg")
-            .read_text()
-            .lstrip()
-            .startswith(("<?xml", "<svg"))
-        )
+    # ensembles are marked as such, and every GLUE score says dev or test
+    assert "89.4 (test, ensemble)" in table and "88.5 (test, ensemble)" in table
+    assert len(re.findall(r"\d \((?:dev|test)(?:, ensemble)?\)", table)) == sum(
+        "glue" in m for m in models
+    )
+    for svg in ("glue-vs-params", "timeline", "survey-map"):
+        text = (built_site / f"{svg}.svg").read_text()
+        assert text.lstrip().startswith(("<?xml", "<svg"))
+    plot = (built_site / "glue-vs-params.svg").read_text()
+    assert "ensemble, test server" in plot and "single model, test server" in plot
+    assert 'src="../glue-vs-params.svg"' in html
     home = (built_site / "index.html").read_text()
     assert (
-        "assets/figures/map.svg" in home
+        'src="survey-map.svg"' in home
         and "What it changes relative to BERT" in home
     )
 
@@ -414,3 +539,26 @@ def test_a_crowded_category_lists_its_papers_on_the_overview_not_in_the_navigati
     assert (
         'href="../p8/"' not in page.split('class="md-content"')[0]
     )  # the navigation does not list siblings
+
+
+def test_an_ensemble_mark_is_a_boolean_on_glue_or_squad_only(tmp_path):
+    from citations.bib import BibError
+
+    config = _mini_site(tmp_path, EVIL, "# Evil\n")
+    papers = (tmp_path / "refs" / "papers.toml").read_text()
+    for fact, ok in (
+        ('glue = { value = 8, split = "test", ensemble = true, source = "T" }', 1),
+        ('squad = { value = "v1.1 F1 90", ensemble = true, source = "T" }', 1),
+        ('params = { value = "1M", ensemble = true, source = "T" }', 0),
+        (
+            'glue = { value = 8.0, split = "dev", ensemble = "yes", source = "T" }',
+            0,
+        ),
+    ):
+        model = f'\n[[papers.evil2020.models]]\nname = "M"\n{fact}\n'
+        (tmp_path / "refs" / "papers.toml").write_text(papers + model)
+        if ok:
+            load(config.parent / "refs")
+        else:
+            with pytest.raises(BibError, match="ensemble is true or false"):
+                load(config.parent / "refs")
