@@ -5,8 +5,10 @@ number in its prose, headings, list items and table cells needs a *source marker
 nearby:
 
 - a location in the paper: ``Table 3``, ``Tables 2–3``, ``§4.1``, ``Section 4``,
-  ``Figure 2``, ``Fig. 2``, ``Appendix A.2``;
-- or a named file: the released code (``create_pretraining_data.py``) or, for a
+  ``Figure 2``, ``Fig. 2``, ``Appendix A.2``, ``the abstract``, or, for a venue
+  version whose sections carry no numbers (AAAI), ``the Experiments section``;
+- or a named file: the released code (``create_pretraining_data.py``, its
+  ``README.md``) or, for a
   number about this project, the file that produces it (``tests/stats.py``).
 
 "Nearby" means the same sentence. For a table cell it is the same row, the
@@ -50,7 +52,10 @@ SOURCE_MARKER = re.compile(
     r"[A-Z]?\d+(?:\.\d+)*"
     r"(?:\s*(?:[–—-]|,|and|&)\s*§?\s*[A-Z]?\d+(?:\.\d+)*)*"
     r"|\bAppendix\s+[A-Z](?:\.\d+)*\b"
-    r"|[\w./-]+\.(?:py|gin|sh|cc|json)\b"
+    r"|[\w./-]+\.(?:py|gin|sh|cc|json|md)\b"
+    # a venue version without section numbers (AAAI) names its sections
+    r"|\b[A-Z][a-z]+(?: [A-Z][a-z]+)* section\b"
+    r"|\babstract\b"
 )
 
 # One number: digits with optional thousands separators (",", LaTeX "\,", thin
