@@ -54,7 +54,7 @@ SOURCE_MARKER = re.compile(
     r"|\bAppendix\s+[A-Z](?:\.\d+)*\b"
     r"|[\w./-]+\.(?:py|gin|sh|cc|json|md)\b"
     # a venue version without section numbers (AAAI) names its sections
-    r"|\b[A-Z][a-z]+(?: [A-Z][a-z]+)* section\b"
+    r"|\bthe [A-Z][a-z]+(?: [A-Z][a-z]+)* section\b"
     r"|\babstract\b"
 )
 

@@ -55,6 +55,10 @@ def test_a_marker_in_the_same_sentence_sources_its_numbers(sentence):
     assert check_text(sentence, "p.md") == []
 
 
+def test_a_named_section_needs_its_name():
+    assert check_text("The section shows 5 wins.", "p.md")[0].number == "5"
+
+
 def test_the_marker_must_be_in_the_same_sentence():
     found = check_text(
         "It used 512 chips. Table 2 is about something else.", "p.md"
