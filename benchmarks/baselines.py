@@ -1,9 +1,12 @@
-"""Per-example baselines, written here in our own code, shaped like the widely used reference collators.
+"""Per-example baselines, written here in our own code, shaped like the widely used
+reference collators.
 
-- `t5_numpy_baseline`: the structure of the Flax T5 pre-training example's collator: a NumPy
-  `random_spans_noise_mask` per example, then vectorized sentinel filling over the batch.
-- `spanbert_loop_baseline`: the structure of SpanBERT's reference masking: one draw per span, a
-  uniformly random anchor word, a redraw whenever the anchor is already masked, and an 80/10/10 draw per span.
+- `t5_numpy_baseline`: the structure of the Flax T5 pre-training example's
+  collator: a NumPy `random_spans_noise_mask` per example, then vectorized
+  sentinel filling over the batch.
+- `spanbert_loop_baseline`: the structure of SpanBERT's reference masking: one
+  draw per span, a uniformly random anchor word, a redraw whenever the anchor is
+  already masked, and an 80/10/10 draw per span.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""One distillation-loss variant in a fresh process: prints {"seconds", "peak_bytes", "peak_above_inputs_bytes"}.
+"""One distillation-loss variant in a fresh process: prints {"seconds",
+"peak_bytes", "peak_above_inputs_bytes"}.
 
 python -m benchmarks.distill_worker {plain|chunked} N V H {cpu|cuda}
 """

@@ -1,4 +1,5 @@
-"""A real WordPiece tokenizer built from a vocabulary file generated on the spot: no hub, no network."""
+"""A real WordPiece tokenizer built from a vocabulary file generated on the spot: no
+hub, no network."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 
 def tiny_wordpiece_tokenizer(directory: Path, n_words: int = 200):
-    """Special tokens, then words `w0..w{n-1}` and a few `##` pieces, wrapped as transformers' fast tokenizer."""
+    """Special tokens, then words `w0..w{n-1}` and a few `##` pieces, wrapped as
+    transformers' fast tokenizer."""
     from tokenizers import Tokenizer, models, pre_tokenizers, processors
     from transformers import PreTrainedTokenizerFast
 

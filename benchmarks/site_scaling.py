@@ -1,8 +1,10 @@
-"""Site build time for the real site, and for the real site plus N synthetic paper pages.
+"""Site build time for the real site, and for the real site plus N synthetic paper
+pages.
 
-The synthetic pages go into a temporary copy (never into the repo). Each has a title, a BibTeX
-entry and a papers.toml record (so it joins a category's navigation and its .bib download), an
-embedded snippet section, a citation and math, like a real paper page.
+The synthetic pages go into a temporary copy (never into the repo). Each has a
+title, a BibTeX entry and a papers.toml record (so it joins a category's navigation
+and its .bib download), an embedded snippet section, a citation and math, like a
+real paper page.
 """
 
 from __future__ import annotations
@@ -36,17 +38,21 @@ def make_copy(
     for i in range(n_pages):
         key, category = f"synthetic{i:05d}", CATEGORIES[i % len(CATEGORIES)]
         bib.append(
-            f"@article{{{key},\n  title = {{Synthetic paper {i}}},\n  author = {{Doe, Jane and Roe, Richard}},\n"
-            f"  journal = {{Journal of Benchmarks}},\n  year = {{2019}},\n  eprint = {{1901.{i:05d}}},\n"
-            f"  archiveprefix = {{arXiv}}\n}}\n"
+            f"@article{{{key},\n  title = {{Synthetic paper {i}}},\n"
+            "  author = {Doe, Jane and Roe, Richard},\n"
+            "  journal = {Journal of Benchmarks},\n  year = {2019},\n"
+            f"  eprint = {{1901.{i:05d}}},\n  archiveprefix = {{arXiv}}\n}}\n"
         )
         meta.append(
-            f'[papers.{key}]\nname = "Synthetic {i}"\ncategories = ["{category}"]\nchanges = "Nothing."\n'
-            f'page = "{category}/synthetic-{i:05d}.md"\nterms_zh = ["合成"]\n'
+            f'[papers.{key}]\nname = "Synthetic {i}"\ncategories = ["{category}"]\n'
+            f'changes = "Nothing."\npage = "{category}/synthetic-{i:05d}.md"\n'
+            'terms_zh = ["合成"]\n'
         )
         (directory / "docs" / category / f"synthetic-{i:05d}.md").write_text(
-            f"---\ntitle: Synthetic paper {i}\n---\n# Synthetic paper {i}\n\nIt cites [@{key}] and [@devlin2019bert].\n\n"
-            f'\\[ \\mathcal{{L}} = -\\sum_i \\log p(x_i) \\]\n\n```python\n--8<-- "snippets/masking.py:core"\n```\n'
+            f"---\ntitle: Synthetic paper {i}\n---\n# Synthetic paper {i}\n\n"
+            f"It cites [@{key}] and [@devlin2019bert].\n\n"
+            "\\[ \\mathcal{L} = -\\sum_i \\log p(x_i) \\]\n\n"
+            '```python\n--8<-- "snippets/masking.py:core"\n```\n'
         )
     (directory / "refs" / "synthetic.bib").write_text("\n".join(bib))
     with open(directory / "refs" / "papers.toml", "a", encoding="utf-8") as f:
@@ -99,7 +105,8 @@ def run(sizes: tuple[int, ...], *, execute_notebooks: bool = True) -> dict:
         "seconds_per_added_page": {
             str(n): round(v, 4) for n, v in per_page.items()
         },
-        # per-page cost at the largest size over that at the next size: 1.0 is linear growth
+        # per-page cost at the largest size over that at the next size: 1.0 is
+        # linear growth
         "growth_vs_linear": round(per_page[largest] / per_page[previous], 2)
         if per_page[previous] > 0
         else None,

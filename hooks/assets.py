@@ -1,6 +1,8 @@
-"""mkdocs hook: serve KaTeX (installed from the npm registry by scripts/setup) from the site itself.
+"""mkdocs hook: serve KaTeX (installed from the npm registry by scripts/setup) from
+the site itself.
 
-The files are added from node_modules/ at build time, so no copy is committed and no CDN is asked.
+The files are added from node_modules/ at build time, so no copy is committed and no
+CDN is asked.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ KATEX_FILES = ["katex.min.js", "katex.min.css", "contrib/auto-render.min.js"]
 def on_files(files: Files, config) -> Files:
     if not (KATEX_DIST / "katex.min.js").is_file():
         raise PluginError(
-            f"KaTeX is missing at {KATEX_DIST}; run scripts/setup (or `make serve` / `make test`)"
+            f"KaTeX is missing at {KATEX_DIST}; run scripts/setup "
+            "(or `make serve` / `make test`)"
         )
     wanted = [KATEX_DIST / name for name in KATEX_FILES] + sorted(
         (KATEX_DIST / "fonts").glob("*.woff2")
@@ -31,12 +34,13 @@ def on_files(files: Files, config) -> Files:
     return files
 
 
-# Material's bundle can fetch two scripts from unpkg.com as fallbacks: a ResizeObserver polyfill
-# (never needed by a current browser) and Mermaid (only when a page has a mermaid diagram, and
-# this site draws its diagrams at build time). nbconvert's notebook template likewise imports
-# Mermaid from cdnjs when a notebook has a diagram (ours have none). Point all of them at an
-# empty inline script so that viewing the site can never contact a third-party host. Source maps
-# are for debugging Material itself; they are dropped rather than shipped.
+# Material's bundle can fetch two scripts from unpkg.com as fallbacks: a
+# ResizeObserver polyfill (never needed by a current browser) and Mermaid (only when
+# a page has a mermaid diagram, and this site draws its diagrams at build time).
+# nbconvert's notebook template likewise imports Mermaid from cdnjs when a notebook
+# has a diagram (ours have none). Point all of them at an empty inline script so
+# that viewing the site can never contact a third-party host. Source maps are for
+# debugging Material itself; they are dropped rather than shipped.
 THIRD_PARTY_SCRIPTS = re.compile(
     r"https://(?:unpkg\.com|cdnjs\.cloudflare\.com)/[A-Za-z0-9@./_-]+"
 )
