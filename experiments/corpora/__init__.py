@@ -63,8 +63,9 @@ class Document:
         return [s for paragraph in self.paragraphs for s in paragraph]
 
 
-def split_documents(documents: list[Document], split: Split) -> list[Document]:
-    """The deterministic document-level split shared by every corpus."""
+def split_documents(documents: list, split: Split) -> list:
+    """The deterministic document-level split shared by every corpus (it takes
+    any list in corpus order: documents, or their catalogue entries)."""
     if split == "all":
         return list(documents)
     if split not in ("train", "held_out"):

@@ -71,18 +71,19 @@ def parse_document(raw: str) -> tuple[tuple[Sentence, ...], ...]:
 
 
 @functools.cache
-def _all() -> tuple[Document, ...]:
-    root = directory()
-    documents = []
-    for line in (root / "cats.txt").read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            continue
-        doc_id, genre = line.split()
-        raw = (root / doc_id).read_text(encoding="utf-8")
-        documents.append(Document(doc_id, genre, parse_document(raw)))
-    return tuple(documents)
+def _catalog() -> tuple[tuple[str, str], ...]:
+    """(document id, genre) in file order, from the corpus's cats.txt."""
+    lines = (directory() / "cats.txt").read_text(encoding="utf-8").splitlines()
+    return tuple(tuple(line.split()) for line in lines if line.strip())
 
 
-def load(split: Split = "all") -> list[Document]:
-    """The documents in file order (ca01 ... cr09), or one side of the split."""
-    return split_documents(list(_all()), split)
+@functools.cache
+def _document(doc_id: str, genre: str) -> Document:
+    raw = (directory() / doc_id).read_text(encoding="utf-8")
+    return Document(doc_id, genre, parse_document(raw))
+
+
+def load(split: Split = "all", limit: int | None = None) -> list[Document]:
+    """The documents in file order (ca01 ... cr09), or one side of the split;
+    only the first `limit` of them are read and parsed."""
+    return [_document(*e) for e in split_documents(list(_catalog()), split)[:limit]]

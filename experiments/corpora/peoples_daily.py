@@ -146,14 +146,14 @@ def _kind(text: str) -> str:
 
 
 @functools.cache
-def _all() -> tuple[Document, ...]:
+def _catalog() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(document id, its tagged lines), found with the heading rule above."""
     raw = _resource().read_text(encoding="utf-8")
-    documents, paragraphs, in_body = [], [], False
+    documents, lines, in_body = [], [], False
 
     def close():
-        if paragraphs:
-            doc_id = f"199801-{len(documents) + 1:04d}"
-            documents.append(Document(doc_id, "news", tuple(paragraphs)))
+        if lines:
+            documents.append((f"199801-{len(documents) + 1:04d}", tuple(lines)))
 
     for line in raw.splitlines():
         tagged = parse_line(line)
@@ -162,13 +162,23 @@ def _all() -> tuple[Document, ...]:
         kind = _kind("".join(w for w, _ in tagged))
         if kind == "heading" and in_body:
             close()
-            paragraphs, in_body = [], False
+            lines, in_body = [], False
         in_body |= kind == "body"
-        paragraphs.append(tuple(make_sentence(s) for s in split_sentences(tagged)))
+        lines.append(line)
     close()
     return tuple(documents)
 
 
-def load(split: Split = "all") -> list[Document]:
-    """The articles in file order, or one side of the deterministic split."""
-    return split_documents(list(_all()), split)
+@functools.cache
+def _document(doc_id: str, lines: tuple[str, ...]) -> Document:
+    paragraphs = (
+        tuple(make_sentence(s) for s in split_sentences(parse_line(line)))
+        for line in lines
+    )
+    return Document(doc_id, "news", tuple(paragraphs))
+
+
+def load(split: Split = "all", limit: int | None = None) -> list[Document]:
+    """The articles in file order, or one side of the deterministic split; only
+    the first `limit` of them are parsed."""
+    return [_document(*e) for e in split_documents(list(_catalog()), split)[:limit]]
