@@ -139,6 +139,12 @@ def init_process() -> Process:
     return Process(rank, world_size, device)
 
 
+def finish() -> None:
+    """Leave the process group, if torchrun's processes started one."""
+    if dist.is_initialized():
+        dist.destroy_process_group()
+
+
 def seed_for(seed: int, *parts: object) -> int:
     """A 63-bit seed derived from `seed` and any labels (step, rank, purpose)."""
     digest = hashlib.blake2b(repr((seed, *parts)).encode(), digest_size=8).digest()
@@ -340,14 +346,14 @@ def train(
 
     forward: nn.Module = _Forward(model, objective)
     if process.world_size > 1:
-        # DDP must run the whole forward pass, the objective's loss included, to
-        # know which gradients to average; an objective may leave some heads unused
+        # DDP runs the whole forward pass, the objective's loss included; a static
+        # graph lets an objective leave some heads (NSP, pooler) unused
         forward = nn.parallel.DistributedDataParallel(
             forward,
             device_ids=[process.device.index]
             if process.device.type == "cuda"
             else None,
-            find_unused_parameters=True,
+            static_graph=True,
         )
 
     def save(step: int, finished: bool) -> None:
@@ -479,6 +485,10 @@ def train(
     if not evals or evals[-1]["step"] != step:
         run_eval(step)
     save(step, finished=True)
+    if process.world_size > 1:  # every process returns rank 0's evaluations
+        shared_evals = [evals]
+        dist.broadcast_object_list(shared_evals, src=0)
+        evals = shared_evals[0]
 
     summary = _summary(timing, time.perf_counter() - wall_start, process)
     if process.is_main:

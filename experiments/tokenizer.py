@@ -155,10 +155,15 @@ def encode_documents(tokenizer, documents: list[Document]) -> list[Segments]:
     """Documents -> sentences -> token ids (no special tokens): the shape that the
     pair builders of `snippets.albert.sop` take, one segment per sentence."""
     texts = [s.text for d in documents for s in d.sentences]
-    encoded = tokenizer.encode_batch(texts, add_special_tokens=False)
+    encoded = []
+    for start in range(0, len(texts), 4096):  # bounded memory: ids only are kept
+        chunk = texts[start : start + 4096]
+        encoded += [
+            e.ids for e in tokenizer.encode_batch(chunk, add_special_tokens=False)
+        ]
     out, k = [], 0
     for document in documents:
         n = len(document.sentences)
-        out.append([e.ids for e in encoded[k : k + n]])
+        out.append(encoded[k : k + n])
         k += n
     return out
