@@ -372,6 +372,21 @@ def train(
             tmp = run_dir / "checkpoint.pt.tmp"
             torch.save(state, tmp)
             tmp.replace(run_dir / "checkpoint.pt")
+            write_metrics(step, summary=None)
+
+    def write_metrics(step: int, summary: dict | None) -> None:
+        _write_json(
+            run_dir / "metrics.json",
+            {
+                "name": name,
+                "config": dataclasses.asdict(config),
+                "world_size": process.world_size,
+                "step": step,
+                "history": history,
+                "evals": evals,
+                "summary": summary,  # null until the run has finished
+            },
+        )
 
     def run_eval(step: int) -> None:
         if evaluate is not None and process.is_main:
@@ -492,17 +507,7 @@ def train(
 
     summary = _summary(timing, time.perf_counter() - wall_start, process)
     if process.is_main:
-        _write_json(
-            run_dir / "metrics.json",
-            {
-                "name": name,
-                "config": dataclasses.asdict(config),
-                "world_size": process.world_size,
-                "history": history,
-                "evals": evals,
-                "summary": summary,
-            },
-        )
+        write_metrics(step, summary)
         if timing["steps"]:
             _print_summary(name, summary)
     return RunResult(model, history, evals, summary)
