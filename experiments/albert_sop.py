@@ -203,19 +203,24 @@ def accuracy(correct: int, total: int) -> dict:
 
 
 def evaluate(model, objective: PairObjective, batches: dict) -> dict:
-    """Sentence-pair accuracy on each task's held-out pairs, and MLM accuracy."""
+    """Sentence-pair accuracy on each task's held-out pairs, and MLM accuracy;
+    `answered_1` is the share of pairs the head labels 1 (random / swapped)."""
     result, mlm_correct, mlm_total = {}, 0, 0
     for task, task_batches in batches.items():
-        correct = total = 0
+        correct = total = ones = 0
         for batch in task_batches:
             device = next(model.parameters()).device
             batch = {k: v.to(device) for k, v in batch.items()}
             logits, targets, pair_logits = objective.outputs(model, batch)
-            correct += int((pair_logits.argmax(-1) == batch["pair_labels"]).sum())
+            answers = pair_logits.argmax(-1)
+            correct += int((answers == batch["pair_labels"]).sum())
+            ones += int(answers.sum())
             total += len(pair_logits)
             mlm_correct += int((logits.argmax(-1) == targets).sum())
             mlm_total += len(targets)
-        result[task] = accuracy(correct, total)
+        result[task] = accuracy(correct, total) | {
+            "answered_1": 100 * ones / max(total, 1)
+        }
     result["mlm"] = accuracy(mlm_correct, mlm_total)
     return result
 

@@ -2,6 +2,7 @@
 are theirs."""
 
 import json
+import math
 
 import pytest
 
@@ -127,3 +128,32 @@ def test_the_runner_knows_every_experiment_and_rejects_others(capsys):
     with pytest.raises(SystemExit):
         main(["no_such_experiment"])
     assert "unknown experiment" in capsys.readouterr().err
+
+
+def test_committed_albert_results_are_what_the_page_says():
+    from experiments import albert_sop
+
+    generated = ROOT / "docs/assets/generated"
+    results = json.loads((generated / "albert_sop.json").read_text())
+    # the page's table is the experiment's own rendering of the committed JSON
+    assert (generated / "_albert_sop_table.md").read_text() == albert_sop.table(
+        results
+    )
+    page = (ROOT / "docs/architecture/_albert_sop_experiment.md").read_text()
+    assert '--8<-- "docs/assets/generated/_albert_sop_table.md"' in page
+    # "nothing is learned to compare": no head beats its majority class, each
+    # gives one answer to every pair, and the pair losses stay at ln 2
+    verdict = results["verdict"]
+    assert not verdict["direction_reproduces"]
+    assert not verdict["nsp_model_learned_nsp"]
+    assert not verdict["sop_model_learned_sop"]
+    for arm in albert_sop.ARMS:
+        run = results["runs"][arm]
+        for task in albert_sop.ARMS:
+            assert run["eval"][task]["answered_1"] in (0.0, 100.0)
+        assert abs(run["history"][-1]["pair"] - math.log(2)) < 0.02
+        assert round(run["eval"]["mlm"]["accuracy"]) == 8  # "8%"
+        assert run["summary"]["peak_rss_mb"] < 2048
+    s = results["settings"]
+    assert (s["steps"], s["batch_size"], s["max_length"]) == (400, 32, 128)
+    assert 125_000 * 4096 * 512 // (400 * 32 * 128) == 160_000  # "160,000 times"
