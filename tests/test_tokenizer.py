@@ -35,6 +35,17 @@ def test_word_starts_follow_the_words_of_real_multi_piece_sentences():
         words = encoding.word_ids
         expected = [i == 0 or words[i] != words[i - 1] for i in range(len(words))]
         assert table[encoding.ids].tolist() == expected
+        # google-research/bert create_pretraining_data.py, whole-word masking: a
+        # token starting with "##" joins the previous word's candidate indexes
+        cand_indexes = []
+        for i, token in enumerate(encoding.tokens):
+            if cand_indexes and token.startswith("##"):
+                cand_indexes[-1].append(i)
+            else:
+                cand_indexes.append([i])
+        assert [c[0] for c in cand_indexes] == table[
+            encoding.ids
+        ].nonzero().flatten().tolist()
         multi_piece += len(words) - len(set(words))
     assert multi_piece > 100  # the check ran over many multi-piece words
     fulton = tok.encode("Fulton", add_special_tokens=False)
