@@ -31,8 +31,7 @@ bench-quick: setup
 
 # Re-run the experiments whose results the site shows (writes docs/assets/generated/).
 experiments: setup
-	$(VENV)/python -m experiments.ernie_continual
-	$(VENV)/python -m experiments.compression_table
+	$(VENV)/python -m experiments
 
 clean:
 	rm -rf site .pytest_cache test-artifacts .cache

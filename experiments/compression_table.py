@@ -1,10 +1,13 @@
-"""Measure pruning and quantization on a tiny randomly initialised BERT, for the compression page.
+"""Measure pruning and quantization on a tiny randomly initialised BERT, for the
+compression page.
 
-Variants: fp32; magnitude pruning at 30/50/70% (unstructured); int8 dynamic quantization; bf16 autocast.
-For each: serialized size, non-zero Linear weights, median CPU latency of a forward pass, and the
-largest logit deviation from fp32. The weights are random, so the deviations measure numerical
-error, not accuracy on a task. The output is docs/assets/generated/compression_table.json.
+Variants: fp32; magnitude pruning at 30/50/70% (unstructured); int8 dynamic
+quantization; bf16 autocast. For each: serialized size, non-zero Linear weights,
+median CPU latency of a forward pass, and the largest logit deviation from fp32.
+The weights are random, so the deviations measure numerical error, not accuracy
+on a task. The output is docs/assets/generated/compression_table.json.
 
+    .venv/bin/python -m experiments compression_table [--quick]
     .venv/bin/python -m experiments.compression_table [--repeats N] [--out DIR]
 """
 
@@ -36,6 +39,14 @@ CONFIG = dict(
     num_attention_heads=4,
     intermediate_size=1024,
 )
+QUICK_CONFIG = dict(
+    vocab_size=200,
+    hidden_size=32,
+    num_hidden_layers=1,
+    num_attention_heads=2,
+    intermediate_size=64,
+)
+QUICK_OUT = OUT.parents[2] / ".cache" / "experiments" / "runs" / "compression-quick"
 BATCH, SEQ_LEN = 8, 128
 
 
@@ -70,9 +81,10 @@ def run(repeats: int = 20, seed: int = 0) -> dict:
         )
     }
     reference = model(**inputs).logits
-    deviation = lambda m: float(
-        (m(**inputs).logits.float() - reference).abs().max()
-    )
+
+    def deviation(m) -> float:
+        return float((m(**inputs).logits.float() - reference).abs().max())
+
     rows = [
         {
             "variant": "fp32",
@@ -132,7 +144,18 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a 1-layer model, 2 timed runs, under .cache/",
+    )
     args = parser.parse_args(argv)
+    if args.quick:
+        global CONFIG
+        CONFIG = QUICK_CONFIG
+        args.repeats = 2
+        if args.out == OUT:
+            args.out = QUICK_OUT
     results = run(args.repeats)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "compression_table.json").write_text(
@@ -140,7 +163,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     for row in results["rows"]:
         print(
-            f"{row['variant']:14} {row['size_bytes'] / 1e6:7.2f} MB  {row['latency_ms']:7.2f} ms  max dev {row['max_logit_deviation']:.4f}"
+            f"{row['variant']:14} {row['size_bytes'] / 1e6:7.2f} MB  "
+            f"{row['latency_ms']:7.2f} ms  "
+            f"max dev {row['max_logit_deviation']:.4f}"
         )
 
 

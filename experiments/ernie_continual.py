@@ -1,16 +1,20 @@
-"""Toy check of ERNIE 2.0's claim: continual multi-task training does not forget, sequential training does.
+"""Toy check of ERNIE 2.0's claim: continual multi-task training does not
+forget, sequential training does.
 
-Three synthetic sequence-classification tasks share one tiny encoder (embeddings + task embedding +
-a small MLP over the mean of the token states), each with its own output head. The encoder is
-trained three ways, with the same number of steps per task:
+Three synthetic sequence-classification tasks share one tiny encoder
+(embeddings + task embedding + a small MLP over the mean of the token states),
+each with its own output head. The encoder is trained three ways, with the same
+number of steps per task:
 
 - sequential: task 0, then task 1, then task 2 (continual learning without replay);
 - continual multi-task: `ContinualMultiTaskSchedule` (ERNIE 2.0);
-- joint: all tasks shuffled together from the first step (classic multi-task learning).
+- joint: all tasks shuffled together from the first step (classic multi-task
+  learning).
 
 Each task's held-out accuracy is recorded as training goes on. The output is
 docs/assets/generated/ernie_continual.{json,svg}.
 
+    .venv/bin/python -m experiments ernie_continual [--quick]
     .venv/bin/python -m experiments.ernie_continual [--steps-per-task N] [--out DIR]
 """
 
@@ -32,6 +36,7 @@ from snippets.ernie.continual_multitask import (
 )
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "assets" / "generated"
+QUICK_OUT = OUT.parents[2] / ".cache" / "experiments" / "runs" / "ernie-quick"
 VOCAB, LENGTH, HIDDEN = 16, 10, 12
 TASKS = [
     "contains token 0",
@@ -142,7 +147,7 @@ def plot(results: dict, path: Path) -> None:
     plt.rcParams["svg.hashsalt"] = "ernie-continual"  # deterministic SVG ids
     runs = results["runs"]
     fig, axes = plt.subplots(1, len(runs), figsize=(12, 3.4), sharey=True)
-    for ax, (name, run_) in zip(axes, runs.items()):
+    for ax, (name, run_) in zip(axes, runs.items(), strict=True):
         for task, acc in run_["accuracy"].items():
             ax.plot(run_["steps"], acc, label=task)
         for boundary in results["stage_boundaries"]:
@@ -162,7 +167,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps-per-task", type=int, default=1500)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument(
+        "--quick", action="store_true", help="30 steps per task, under .cache/"
+    )
     args = parser.parse_args(argv)
+    if args.quick:
+        args.steps_per_task = 30
+        if args.out == OUT:
+            args.out = QUICK_OUT
     start = time.perf_counter()
     results = run(args.steps_per_task, args.seed)
     results["seconds"] = round(time.perf_counter() - start, 1)

@@ -1,6 +1,8 @@
-"""The experiments run end to end on tiny sizes, and the committed results are theirs."""
+"""The experiments run end to end on tiny sizes, and the committed results
+are theirs."""
 
 import json
+import math
 
 import pytest
 
@@ -75,3 +77,83 @@ def test_compression_table_runs_and_the_committed_table_has_every_variant(
     assert pruned == pytest.approx(
         {"pruned 30%": 0.3, "pruned 50%": 0.5, "pruned 70%": 0.7}, abs=1e-3
     )
+
+
+def test_albert_sop_quick_runs_end_to_end_and_its_losses_fall(tmp_path):
+    from experiments import albert_sop
+
+    results = albert_sop.main(
+        ["--quick", "--out", str(tmp_path), "--runs", str(tmp_path / "runs")]
+    )
+    written = json.loads((tmp_path / "albert_sop.json").read_text())
+    assert written == json.loads(json.dumps(results))
+    assert set(written) >= {
+        "settings",
+        "paper",
+        "data",
+        "runs",
+        "verdict",
+        "machine",
+        "wall_s",
+    }
+    for arm in ("nsp", "sop"):
+        run = written["runs"][arm]
+        assert set(run["eval"]) >= {"nsp", "sop", "mlm", "step"}
+        for task in ("nsp", "sop", "mlm"):
+            assert 0 <= run["eval"][task]["accuracy"] <= 100
+            assert run["eval"][task]["n"] > 0
+        history = run["history"]
+        assert history[-1]["loss"] < history[0]["loss"]  # training loss falls
+        summary = run["summary"]
+        assert {"tokens_per_s", "collate_share", "peak_rss_mb"} <= set(summary)
+    assert set(written["verdict"]) == {
+        "nsp_model_learned_nsp",
+        "sop_model_learned_sop",
+        "nsp_model_at_chance_on_sop",
+        "sop_model_above_chance_on_nsp",
+        "sop_model_beats_nsp_model_on_sop",
+        "direction_reproduces",
+    }
+    table = (tmp_path / "_albert_sop_table.md").read_text()
+    assert table.startswith("| Pre-trained with |") and "(paper 86.5)" in table
+    assert (tmp_path / "albert_sop.svg").read_text().startswith("<?xml")
+
+
+def test_the_runner_knows_every_experiment_and_rejects_others(capsys):
+    from experiments.__main__ import EXPERIMENTS, main
+
+    for name in EXPERIMENTS:
+        module = __import__(f"experiments.{name}", fromlist=["main"])
+        assert callable(module.main)
+    with pytest.raises(SystemExit):
+        main(["no_such_experiment"])
+    assert "unknown experiment" in capsys.readouterr().err
+
+
+def test_committed_albert_results_are_what_the_page_says():
+    from experiments import albert_sop
+
+    generated = ROOT / "docs/assets/generated"
+    results = json.loads((generated / "albert_sop.json").read_text())
+    # the page's table is the experiment's own rendering of the committed JSON
+    assert (generated / "_albert_sop_table.md").read_text() == albert_sop.table(
+        results
+    )
+    page = (ROOT / "docs/architecture/_albert_sop_experiment.md").read_text()
+    assert '--8<-- "docs/assets/generated/_albert_sop_table.md"' in page
+    # "nothing is learned to compare": no head beats its majority class, each
+    # gives one answer to every pair, and the pair losses stay at ln 2
+    verdict = results["verdict"]
+    assert not verdict["direction_reproduces"]
+    assert not verdict["nsp_model_learned_nsp"]
+    assert not verdict["sop_model_learned_sop"]
+    for arm in albert_sop.ARMS:
+        run = results["runs"][arm]
+        for task in albert_sop.ARMS:
+            assert run["eval"][task]["answered_1"] in (0.0, 100.0)
+        assert abs(run["history"][-1]["pair"] - math.log(2)) < 0.02
+        assert round(run["eval"]["mlm"]["accuracy"]) == 8  # "8%"
+        assert run["summary"]["peak_rss_mb"] < 2048
+    s = results["settings"]
+    assert (s["steps"], s["batch_size"], s["max_length"]) == (400, 32, 128)
+    assert 125_000 * 4096 * 512 // (400 * 32 * 128) == 160_000  # "160,000 times"
