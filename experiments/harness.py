@@ -33,6 +33,9 @@ What the harness does, so that no experiment has to:
   process takes `batch_size / N` examples of every global batch
   (DistributedSampler), gradients are averaged by DistributedDataParallel (gloo on
   CPU, nccl on CUDA), and only rank 0 logs, evaluates and writes files.
+
+A dataset with a `set_epoch(epoch)` method (RoBERTa's `DynamicMasking`) is told the
+epoch whenever one starts, as the sampler is, also after a resume.
 """
 
 from __future__ import annotations
@@ -417,6 +420,8 @@ def train(
             if step // steps_per_epoch != epoch:
                 epoch = step // steps_per_epoch
                 sampler.set_epoch(epoch)
+                if hasattr(dataset, "set_epoch"):  # e.g. fresh masks per epoch
+                    dataset.set_epoch(epoch)
                 # this process's share of the epoch's permutation
                 order = list(sampler)
             position = step % steps_per_epoch
