@@ -149,3 +149,10 @@ def test_two_torchrun_processes_train_like_one(tmp_path):
     )
     assert moved > 100 * DDP_ATOL  # training did change the parameters
     assert worst <= DDP_ATOL
+
+
+def test_the_heap_limit_is_set_where_glibc_is(monkeypatch):
+    if sys.platform.startswith("linux"):
+        assert harness.limit_heap_growth() in (True, False)  # glibc or musl
+    monkeypatch.setattr(sys, "platform", "darwin")
+    assert harness.limit_heap_growth() is False
