@@ -15,6 +15,9 @@ import time
 
 EXPERIMENTS = {
     "albert_sop": "ALBERT: sentence-order vs next-sentence prediction (Table 5)",
+    "roberta_masking": "RoBERTa: static vs dynamic masking (Table 1)",
+    # after roberta_masking: its teacher is that experiment's dynamic model
+    "distillation": "DistilBERT: the triple loss and its ablations (Table 4)",
     "ernie_continual": "ERNIE 2.0: continual multi-task learning, a toy",
     "compression_table": "pruning and quantization of a tiny BERT",
 }

@@ -5,6 +5,7 @@ import json
 import math
 
 import pytest
+import torch
 
 from experiments import ernie_continual
 from helpers import ROOT
@@ -157,3 +158,99 @@ def test_committed_albert_results_are_what_the_page_says():
     s = results["settings"]
     assert (s["steps"], s["batch_size"], s["max_length"]) == (400, 32, 128)
     assert 125_000 * 4096 * 512 // (400 * 32 * 128) == 160_000  # "160,000 times"
+
+
+def test_roberta_masking_and_distillation_quick_run_end_to_end(tmp_path):
+    from experiments import distillation, roberta_masking
+
+    teacher_runs = tmp_path / "roberta_runs"
+    results = roberta_masking.main(
+        ["--quick", "--out", str(tmp_path), "--runs", str(teacher_runs)]
+    )
+    written = json.loads((tmp_path / "roberta_masking.json").read_text())
+    assert written == json.loads(json.dumps(results))
+    assert set(written) >= {
+        "settings",
+        "paper",
+        "data",
+        "runs",
+        "dynamic_minus_static",
+        "verdict",
+        "machine",
+        "wall_s",
+    }
+    for arm in roberta_masking.ARMS:
+        run = written["runs"][arm]
+        for name in roberta_masking.EVAL_SETS:
+            assert run["eval"][name]["n"] > 0
+            assert 0 <= run["eval"][name]["accuracy"] <= 100
+        assert set(run["gap"]) == {
+            "held_out_minus_train",
+            "fresh_minus_static_masks",
+        }
+        assert run["history"][-1]["loss"] < run["history"][0]["loss"]
+        assert {"tokens_per_s", "collate_share", "peak_rss_mb"} <= set(
+            run["summary"]
+        )
+    assert set(written["verdict"]) == {
+        "held_out",
+        "static_gap_wider",
+        "static_model_fits_its_own_masks_better",
+        "direction_reproduces",
+    }
+    table = (tmp_path / "_roberta_masking_table.md").read_text()
+    assert table.startswith("| Masking |") and "78.7 / 84.0 / 92.9" in table
+    assert (tmp_path / "roberta_masking.svg").read_text().startswith("<?xml")
+
+    # experiment 7 loads experiment 2's dynamic model as its teacher
+    results = distillation.main(
+        [
+            "--quick",
+            "--out",
+            str(tmp_path),
+            "--runs",
+            str(tmp_path / "distillation_runs"),
+            "--teacher-runs",
+            str(teacher_runs),
+        ]
+    )
+    written = json.loads((tmp_path / "distillation.json").read_text())
+    assert written == json.loads(json.dumps(results))
+    assert written["teacher"]["source"] == "checkpoint"
+    for arm in distillation.ARMS:
+        history = written["runs"][arm]["history"]
+        assert history[-1]["loss"] < history[0]["loss"]
+    assert set(written["held_out"]) == {
+        *distillation.ARMS,
+        "teacher",
+        "student_at_init",
+    }
+    assert set(written["verdict"]["ablations"]) == {
+        "no_soft",
+        "no_t2",
+        "random_init",
+    }
+    size = written["size"]
+    assert size["student"]["layers"] * 2 == size["teacher"]["layers"]
+    assert written["speed"]["student"]["tokens_per_s"] > 0
+    table = (tmp_path / "_distillation_table.md").read_text()
+    assert table.startswith("| Student |") and "-3.69" in table
+    sizes = (tmp_path / "_distillation_size_table.md").read_text()
+    assert sizes.startswith("| Model |") and "66M, 410 s" in sizes
+    assert (tmp_path / "distillation.svg").read_text().startswith("<?xml")
+
+
+def test_a_missing_teacher_is_retrained_to_the_same_model(tmp_path):
+    from experiments import distillation, roberta_masking
+
+    settings = roberta_masking.QUICK
+    data = roberta_masking.prepare(settings)
+    first, info = distillation.load_teacher(settings, data, tmp_path)
+    assert info["source"] == "retrained"
+    loaded, info = distillation.load_teacher(settings, data, tmp_path)
+    assert info["source"] == "checkpoint"
+    again, info = distillation.load_teacher(settings, data, tmp_path / "new")
+    assert info["source"] == "retrained"
+    for key, value in first.state_dict().items():
+        assert torch.equal(value, loaded.state_dict()[key]), key
+        assert torch.equal(value, again.state_dict()[key]), key
