@@ -547,11 +547,18 @@ def table(results: dict) -> str:
         f"{s['layers']} layers, hidden {s['hidden']}, vocabulary "
         f"{data['vocab_size']:,} (WordPiece), inputs of at most "
         f"{s['max_length']} tokens; about {tokens_per_s:,.0f} tokens/s; "
-        f"{results['wall_s'] / 60:.1f} min in all on {m['cpu']} ({threads}), "
+        f"{results['wall_s'] / 60:.1f} min in all on {m['cpu']} ({threads}"
+        f"{load(m)}), "
         f"{m['date']}. Paper: {PAPER['source']}; its reference BERT-base "
         f"scores {PAPER['reference']['squad2_f1']} / "
         f"{PAPER['reference']['mnli_m']} / {PAPER['reference']['sst2']}.\n"
     )
+
+
+def load(machine: dict) -> str:
+    """', 5-minute load average 3.2' when the JSON has it: other jobs slow runs."""
+    average = machine.get("load_average")
+    return f", 5-minute load average {average[1]:.1f}" if average else ""
 
 
 def plot(results: dict, path: Path) -> None:
