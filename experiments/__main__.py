@@ -15,6 +15,8 @@ import time
 
 EXPERIMENTS = {
     "albert_sop": "ALBERT: sentence-order vs next-sentence prediction (Table 5)",
+    "xlnet_plm": "XLNet: permutation LM vs masked LM on one backbone (Table 6)",
+    "ernie_masking": "ERNIE 1.0: knowledge vs character masking (Table 2)",
     "ernie_continual": "ERNIE 2.0: continual multi-task learning, a toy",
     "compression_table": "pruning and quantization of a tiny BERT",
 }

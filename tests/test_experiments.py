@@ -157,3 +157,143 @@ def test_committed_albert_results_are_what_the_page_says():
     s = results["settings"]
     assert (s["steps"], s["batch_size"], s["max_length"]) == (400, 32, 128)
     assert 125_000 * 4096 * 512 // (400 * 32 * 128) == 160_000  # "160,000 times"
+
+
+def test_xlnet_plm_quick_runs_end_to_end_and_its_losses_fall(tmp_path):
+    from experiments import xlnet_plm
+
+    results = xlnet_plm.main(
+        ["--quick", "--out", str(tmp_path), "--runs", str(tmp_path / "runs")]
+    )
+    written = json.loads((tmp_path / "xlnet_plm.json").read_text())
+    assert written == json.loads(json.dumps(results))
+    assert set(written) >= {
+        "settings",
+        "paper",
+        "data",
+        "runs",
+        "comparison",
+        "verdict",
+        "machine",
+        "wall_s",
+    }
+    keys = {"mlm": {"spans/masked", "tokens/masked"}}
+    keys["plm"] = {"spans/context", "spans/joint", "tokens/context", "tokens/joint"}
+    for arm in xlnet_plm.ARMS:
+        run = written["runs"][arm]
+        assert set(run["eval"]) == keys[arm] | {"step"}
+        for key in keys[arm]:
+            assert 0 <= run["eval"][key]["accuracy"] <= 100
+            assert (
+                run["eval"][key]["n"]
+                == written["data"]["probe_targets"][key.split("/")[0]]
+            )
+        assert run["history"][-1]["loss"] < run["history"][0]["loss"]
+        assert {"tokens_per_s", "collate_share", "peak_rss_mb"} <= set(
+            run["summary"]
+        )
+    # one backbone: the two arms have the same parameters
+    assert (
+        written["runs"]["mlm"]["parameters"] == written["runs"]["plm"]["parameters"]
+    )
+    for probe in xlnet_plm.PROBES:
+        assert written["comparison"][probe]["n"] > 0
+    assert set(written["verdict"]) == {"spans", "tokens", "direction_reproduces"}
+    table = (tmp_path / "_xlnet_plm_table.md").read_text()
+    assert (
+        table.startswith("| Held-out positions |") and "RACE 65.03 → 66.66" in table
+    )
+    assert (tmp_path / "xlnet_plm.svg").read_text().startswith("<?xml")
+
+
+def test_xlnet_plm_probe_gives_both_models_the_same_information():
+    # "context": no target is visible to any position, so changing the targets'
+    # tokens moves no target's logits; "joint": later targets see earlier ones
+    import torch
+
+    from experiments import xlnet_plm
+    from experiments.models import tiny_model
+
+    torch.manual_seed(0)
+    ids = torch.randint(5, 100, (2, 24))
+    probes = xlnet_plm.make_probes(ids, torch.Generator().manual_seed(0))
+    targets, order = probes["spans"], probes["order"]
+    changed = ids.where(~targets, ids.flip(1))
+    model = tiny_model("xlnet", 100, layers=2, hidden=64).eval()
+    with torch.no_grad():
+        for condition, moves in (
+            ("masked", False),
+            ("context", False),
+            ("joint", True),
+        ):
+            before, gold = xlnet_plm.target_logits(
+                model, condition, ids, targets, order
+            )
+            after, _ = xlnet_plm.target_logits(
+                model, condition, changed, targets, order
+            )
+            # every condition scores the same targets, in row-major order
+            assert torch.equal(gold, ids[targets])
+            assert torch.allclose(before, after, atol=1e-5) != moves
+
+
+def test_ernie_masking_quick_runs_end_to_end_and_its_losses_fall(tmp_path):
+    from experiments import ernie_masking
+
+    results = ernie_masking.main(
+        ["--quick", "--out", str(tmp_path), "--runs", str(tmp_path / "runs")]
+    )
+    written = json.loads((tmp_path / "ernie_masking.json").read_text())
+    assert written == json.loads(json.dumps(results))
+    assert set(written) >= {
+        "settings",
+        "paper",
+        "data",
+        "runs",
+        "comparison",
+        "verdict",
+        "machine",
+        "wall_s",
+    }
+    for arm in ernie_masking.ARMS:
+        run = written["runs"][arm]
+        assert set(run["eval"]) == {"step", *ernie_masking.PROBES}
+        for probe in ernie_masking.PROBES:
+            for kind in ("whole", "per_character"):
+                assert 0 <= run["eval"][probe][kind]["accuracy"] <= 100
+        assert set(run["eval"]["entity"]["by_type"]) == {"nr", "ns", "nt"}
+        # the same budget: about 15% of the characters, never more
+        assert 10 < run["masking"]["masked_share"] <= 15.5
+        assert run["history"][-1]["loss"] < run["history"][0]["loss"]
+    # whole units: masked runs grow longer as phrases and entities join
+    runs = [
+        written["runs"][arm]["masking"]["mean_masked_run"]
+        for arm in ernie_masking.ARMS
+    ]
+    assert runs[0] < runs[1] and runs[0] < runs[2]
+    assert written["verdict"]["direction_reproduces"] in (True, False)
+    table = (tmp_path / "_ernie_masking_table.md").read_text()
+    assert table.startswith("| Masking units |") and "Table 2" in table
+    assert (tmp_path / "ernie_masking.svg").read_text().startswith("<?xml")
+
+
+def test_ernie_blocks_keep_every_gold_span_aligned_with_its_characters():
+    from experiments import ernie_masking
+    from experiments.corpora import peoples_daily
+
+    documents = peoples_daily.load("held_out", 8)
+    blocks = ernie_masking.make_blocks(documents, 30)
+    assert all(0 < len(b.text) <= 30 for b in blocks)
+    # the blocks hold the documents' text, in order
+    assert "".join(b.text for b in blocks) == "".join(
+        s.text for d in documents for s in d.sentences
+    )
+    entities = [
+        s.span_text(e) for d in documents for s in d.sentences for e in s.entities
+    ]
+    kept = [b.text[s:e] for b in blocks for s, e, _ in b.entities]
+    assert set(kept) <= set(entities) and len(kept) > 0.9 * len(entities)
+    phrases = {
+        s.span_text(p) for d in documents for s in d.sentences for p in s.phrases
+    }
+    assert {b.text[s:e] for b in blocks for s, e in b.phrases} <= phrases
