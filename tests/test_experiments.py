@@ -297,3 +297,42 @@ def test_ernie_blocks_keep_every_gold_span_aligned_with_its_characters():
         s.span_text(p) for d in documents for s in d.sentences for p in s.phrases
     }
     assert {b.text[s:e] for b in blocks for s, e in b.phrases} <= phrases
+
+
+def test_committed_xlnet_results_are_what_the_page_says():
+    from experiments import xlnet_plm
+
+    generated = ROOT / "docs/assets/generated"
+    results = json.loads((generated / "xlnet_plm.json").read_text())
+    assert (generated / "_xlnet_plm_table.md").read_text() == xlnet_plm.table(
+        results
+    )
+    page = (ROOT / "docs/architecture/_xlnet_plm_experiment.md").read_text()
+    assert '--8<-- "docs/assets/generated/_xlnet_plm_table.md"' in page
+    xlnet_page = (ROOT / "docs/architecture/xlnet.md").read_text()
+    assert '--8<-- "docs/architecture/_xlnet_plm_experiment.md"' in xlnet_page
+    # "the PLM model fills in more ... on both probes, by more than two
+    # standard errors of the paired difference"
+    assert results["verdict"] == {
+        "spans": "plm_better",
+        "tokens": "plm_better",
+        "direction_reproduces": True,
+    }
+    # "within about five points" of the most frequent token, and "less than
+    # 0.6 nats" better than the frequencies' log-likelihood
+    for probe in xlnet_plm.PROBES:
+        baseline = results["unigram"][probe]
+        for arm, conditions in xlnet_plm.CONDITIONS.items():
+            ours = results["runs"][arm]["eval"]
+            for condition in conditions:
+                e = ours[f"{probe}/{condition}"]
+                assert 0 < e["accuracy"] - baseline["accuracy"] < 5.6
+                assert 0 < baseline["nll"] - e["nll"] < 0.6
+    s = results["settings"]
+    assert (s["steps"], s["batch_size"], s["max_length"]) == (300, 32, 128)
+    assert round(300 * 32 * 128 / 1e6, 1) == 1.2  # "about 1.2M token positions"
+    assert (
+        results["runs"]["plm"]["parameters"] == results["runs"]["mlm"]["parameters"]
+    )
+    for arm in xlnet_plm.ARMS:
+        assert results["runs"][arm]["summary"]["peak_rss_mb"] < 2048
