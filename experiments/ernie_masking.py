@@ -21,9 +21,12 @@ each level too few updates.
 
 The probe reads held-out documents: each held-out entity is masked whole (all of
 its characters become [MASK], nothing else is masked) and the model must recover
-it; an entity counts as right only if every character is. The same probe on
-phrases, per-character accuracy on both, and a character cloze (15% of the
-characters, masked one by one) show what each arm gains and what it pays.
+it; an entity counts as right only if every character is. The same probe runs
+on phrases; per-character accuracy and the NLL of the right characters measure
+progress short of a whole span, and a character cloze (15% of the characters of
+a block, at random, masked together) shows what each arm pays at the basic
+level. Every model reads the same held-out rows, so the arms are compared on
+the same spans (a paired difference), beside a frequencies-only baseline.
 
     .venv/bin/python -m experiments ernie_masking            # about 5 min
     .venv/bin/python -m experiments ernie_masking --quick    # a few seconds
@@ -67,13 +70,14 @@ ARM_NAMES = {
 PROBES = ("entity", "phrase", "character")
 
 # ERNIE 1.0's masking ablation (arXiv 1904.09223, Table 2): XNLI accuracy after
-# pre-training on a tenth of its corpus with each set of masking levels. Only the
-# direction is stated here: the values could not be checked against a stored
-# copy of the paper's table.
+# pre-training on a sample of its corpus with each set of masking levels. Only the
+# direction is stated: the table's values could not be checked against a stored
+# copy of the paper, so none is quoted.
 PAPER = {
     "source": "Sun et al. 2019 (arXiv 1904.09223), Table 2",
     "claim": "XNLI accuracy rises as phrase-level and then entity-level masking "
-    "are added to basic-level masking, pre-training on 10% of the corpus",
+    "are added to basic-level masking, each pre-trained on the same sample of "
+    "the corpus",
 }
 
 
@@ -397,7 +401,7 @@ def evaluate(model, arm: str, probes: dict, keep: dict) -> dict:
         correct, nll = _predict(model, probe)
         lengths = probe["lengths"]
         right, span_nll = per_span(correct, lengths), per_span(nll, lengths)
-        kept[name] = {"whole": right == lengths, "nll": span_nll / lengths}
+        kept[name] = {"right": right, "nll": span_nll, "lengths": lengths}
         mean, se = _ratio(span_nll, lengths)
         result[name] = {
             "whole": whole_accuracy(right, lengths),
@@ -416,12 +420,25 @@ def evaluate(model, arm: str, probes: dict, keep: dict) -> dict:
     return result
 
 
-def paired_difference(a: torch.Tensor, b: torch.Tensor, scale: float = 1) -> dict:
-    """Mean of a - b over the same spans (times `scale`), with its standard
-    error."""
-    d = a.double() - b.double()
-    se = d.std().item() / math.sqrt(len(d)) if len(d) > 1 else 0.0
-    return {"difference": scale * d.mean().item(), "se": scale * se, "n": len(d)}
+def paired_difference(a: dict, b: dict) -> dict:
+    """Arm a minus arm b on the same spans: points of whole-span accuracy (a
+    paired mean over spans), and points of per-character accuracy and nats of
+    NLL per character (ratios over the characters, so each equals the difference
+    of the table's two columns), each with its standard error."""
+    lengths = a["lengths"]
+    if not torch.equal(lengths, b["lengths"]):
+        raise ValueError("paired_difference needs both arms on the same spans")
+    whole = (a["right"] == lengths).double() - (b["right"] == lengths).double()
+    n = len(whole)
+    se = whole.std().item() / math.sqrt(n) if n > 1 else 0.0
+    right, right_se = _ratio(a["right"] - b["right"], lengths)
+    nll, nll_se = _ratio(a["nll"] - b["nll"], lengths)
+    return {
+        "whole": {"difference": 100 * whole.mean().item(), "se": 100 * se},
+        "per_character": {"difference": 100 * right, "se": 100 * right_se},
+        "nll": {"difference": nll, "se": nll_se},
+        "n": n,
+    }
 
 
 # ---- the experiment ----
@@ -514,16 +531,10 @@ def run(settings: Settings, runs: Path) -> dict:
             "wall_s": time.perf_counter() - arm_start,
         }
     if keep:  # rank 0 only: it alone evaluates
-        character = keep["character"]
         results["comparison"] = {
             arm: {
-                f"{probe}/{kind}": paired_difference(
-                    keep[arm][probe][kind],
-                    character[probe][kind],
-                    scale=100 if kind == "whole" else 1,
-                )
-                for probe in ("entity", "phrase", "character")
-                for kind in ("whole", "nll")
+                probe: paired_difference(keep[arm][probe], keep["character"][probe])
+                for probe in PROBES
             }
             for arm in ARMS[1:]
         }
@@ -534,21 +545,29 @@ def run(settings: Settings, runs: Path) -> dict:
 
 
 def verdict(results: dict) -> dict:
-    """Against character masking, beyond 2 paired standard errors: is each arm
-    better or worse at recovering whole spans (more right) and at the NLL of
-    their characters (lower)? The paper's direction holds if entity units
-    recover more held-out entities whole."""
+    """Each arm against character masking on each probe, beyond 2 paired
+    standard errors: better, worse or no difference in recovering whole spans
+    (more right) and in the NLL of their characters (lower). On a probe an arm
+    is better if it is better on one measure and not worse on the other, worse
+    likewise, and otherwise mixed or no difference. The paper's direction
+    holds if the arm with entity units is better on the entity probe."""
+
+    def sign(c: dict, lower_is_better: bool) -> int:
+        d = -c["difference"] if lower_is_better else c["difference"]
+        return 1 if d > 2 * c["se"] else -1 if d < -2 * c["se"] else 0
+
+    names = {1: "better", -1: "worse", 0: "no_difference"}
     checks = {}
-    for arm, comparisons in results["comparison"].items():
-        for key, c in comparisons.items():
-            sign = -1 if key.endswith("/nll") else 1  # a lower NLL is better
-            if sign * c["difference"] > 2 * c["se"]:
-                checks[f"{arm}/{key}"] = "better"
-            elif sign * c["difference"] < -2 * c["se"]:
-                checks[f"{arm}/{key}"] = "worse"
-            else:
-                checks[f"{arm}/{key}"] = "no_difference"
-    reproduces = checks["phrase_entity/entity/whole"] == "better"
+    for arm, probes in results["comparison"].items():
+        for probe, c in probes.items():
+            whole, nll = sign(c["whole"], False), sign(c["nll"], True)
+            checks[f"{arm}/{probe}/whole"] = names[whole]
+            checks[f"{arm}/{probe}/nll"] = names[nll]
+            both = {whole, nll}
+            checks[f"{arm}/{probe}"] = (
+                "mixed" if both == {1, -1} else names[max(both, key=abs)]
+            )
+    reproduces = checks["phrase_entity/entity"] == "better"
     return checks | {"direction_reproduces": reproduces}
 
 
@@ -556,72 +575,93 @@ def verdict(results: dict) -> dict:
 
 
 def _cell(e: dict) -> str:
-    return f"{e['accuracy']:.1f} ± {e['se']:.1f}"
+    """Accuracy ± its standard error / the mean NLL."""
+    right, nll = e["per_character"], e["nll"]["mean"]
+    return f"{right['accuracy']:.1f} ± {right['se']:.1f} / {nll:.2f}"
 
 
-def _nll(e: dict) -> str:
-    return f"{e['mean']:.2f} ± {e['se']:.2f}"
+def _whole(e: dict) -> str:
+    return f"{e['whole']['accuracy']:.1f} ± {e['whole']['se']:.1f}"
+
+
+def _diff(c: dict, digits: int) -> str:
+    return f"{c['difference']:+.{digits}f} ± {c['se']:.{digits}f}"
 
 
 def table(results: dict) -> str:
-    """The Markdown table the ERNIE 2.0 page includes."""
+    """The Markdown tables the ERNIE 2.0 page includes: each model on the three
+    probes, then each knowledge arm minus character masking on the same
+    held-out spans."""
     rows = [
-        "| Masking units | Masked share | Entities recovered whole "
-        "| Entity characters | Entity NLL | Phrases recovered whole "
-        "| Character cloze | Character NLL |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| Masking units | Masked in training | Entities recovered whole "
+        "| Entity characters | Phrases recovered whole | Phrase characters "
+        "| Character cloze |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for arm in ARMS:
         run = results["runs"][arm]
         e = run["eval"]
         rows.append(
             f"| {ARM_NAMES[arm]} | {run['masking']['masked_share']:.1f}% "
-            f"| {_cell(e['entity']['whole'])} "
-            f"| {_cell(e['entity']['per_character'])} "
-            f"| {_nll(e['entity']['nll'])} "
-            f"| {_cell(e['phrase']['whole'])} "
-            f"| {_cell(e['character']['per_character'])} "
-            f"| {_nll(e['character']['nll'])} |"
+            f"| {_whole(e['entity'])} | {_cell(e['entity'])} "
+            f"| {_whole(e['phrase'])} | {_cell(e['phrase'])} "
+            f"| {_cell(e['character'])} |"
         )
     u = results["unigram"]
-    rows.append(
-        f"| *frequencies only* | | {u['entity']['whole']['accuracy']:.1f} "
-        f"| {u['entity']['per_character']['accuracy']:.1f} "
-        f"| {u['entity']['nll']:.2f} | {u['phrase']['whole']['accuracy']:.1f} "
-        f"| {u['character']['per_character']['accuracy']:.1f} "
-        f"| {u['character']['nll']:.2f} |"
+    cells = " | ".join(
+        f"{u[p]['whole']['accuracy']:.1f} "
+        f"| {u[p]['per_character']['accuracy']:.1f} / {u[p]['nll']:.2f}"
+        for p in ("entity", "phrase")
     )
+    rows.append(
+        f"| *frequencies only* | | {cells} "
+        f"| {u['character']['per_character']['accuracy']:.1f} "
+        f"/ {u['character']['nll']:.2f} |"
+    )
+    rows += [
+        "",
+        "| Minus character masking, paired | Entities whole | Entity NLL "
+        "| Phrases whole | Phrase NLL | Character cloze | Character NLL |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for arm in ARMS[1:]:
+        c = results["comparison"][arm]
+        cells = " | ".join(
+            f"{_diff(c[p]['whole'], 1)} | {_diff(c[p]['nll'], 3)}" for p in PROBES
+        )
+        rows.append(f"| {ARM_NAMES[arm]} | {cells} |")
     s, d, m = results["settings"], results["data"], results["machine"]
     n = m["torch_threads"]
     threads = f"{n} torch thread{'s' if n > 1 else ''}"
-    c = results["comparison"]["phrase_entity"]["entity/whole"]
-    cn = results["comparison"]["phrase_entity"]["entity/nll"]
     speed = results["runs"]["character"]["summary"]["tokens_per_s"]
     return (
         "\n".join(rows)
         + "\n\n"
-        + f"Ours: held-out accuracy in % ± one standard error, over "
+        + "Ours: held-out accuracy in % ± one standard error / mean negative "
+        "log-likelihood (NLL) of the right character in nats, over "
         f"{d['probe_items']['entity']:,} entities (mean "
         f"{d['probe_mean_length']['entity']:.1f} characters) and "
         f"{d['probe_items']['phrase']:,} phrases (mean "
-        f"{d['probe_mean_length']['phrase']:.1f}), each masked whole in its own "
-        f"row, and {d['probe_items']['character']:,} characters masked singly, "
-        f"from {d['held_out_documents']} held-out People's Daily articles. "
-        f"Entity and phrase units minus characters, on the same entities: "
-        f"{c['difference']:+.1f} ± {c['se']:.1f} points recovered whole, "
-        f"{cn['difference']:+.3f} ± {cn['se']:.3f} nats of NLL per character. "
-        f"NLL: the mean negative log-likelihood of a masked character. "
-        f"*Frequencies only*: always guessing the most frequent training "
-        f"character, and the NLL of the training characters' frequencies. "
-        f"The masked share is the share of the text's characters "
-        f"masked in training (the budget is {100 * s['mlm_probability']:.0f}%; "
-        f"a unit that would overflow it is skipped). Model: BERT with "
-        f"{s['layers']} layers, hidden {s['hidden']}, one token per character "
-        f"({d['vocab_size']:,}), the same initial weights for all three; "
-        f"{s['steps']} steps of {s['batch_size']} blocks of up to "
-        f"{s['max_length']} tokens, the same blocks in the same order, about "
-        f"{speed:,.0f} tokens/s; {results['wall_s'] / 60:.1f} min in all on "
-        f"{m['cpu']} ({threads}), {m['date']}. Paper ({PAPER['source']}): "
+        f"{d['probe_mean_length']['phrase']:.1f}), each masked whole in a row "
+        f"of its own, and {d['probe_items']['character']:,} characters of "
+        f"{s['probe_blocks']} blocks ({100 * s['mlm_probability']:.0f}% of each, "
+        "at random, masked together), from "
+        f"{d['held_out_documents']} held-out People's Daily articles; every model "
+        "reads the same rows. Character accuracy and NLL are means over "
+        "characters, with standard errors clustered by span. The second table "
+        "subtracts the character-masking model from each other model on the same "
+        "spans (points of accuracy, nats of NLL), with the standard error of the "
+        "paired difference. *Frequencies only*: always guessing the most "
+        "frequent training character, and the NLL of the training characters' "
+        "add-one frequencies. Masked in training: the share of the text's "
+        "characters that an arm masks (the budget is "
+        f"{100 * s['mlm_probability']:.0f}%; a unit that would overflow it is "
+        f"skipped). Model: BERT with {s['layers']} layers, hidden {s['hidden']}, "
+        f"one token per character ({d['vocab_size']:,}), the same initial "
+        f"weights for all three; {s['steps']} steps of {s['batch_size']} blocks "
+        f"of up to {s['max_length']} tokens, the same blocks in the same order, "
+        f"about {speed:,.0f} tokens/s; {results['wall_s'] / 60:.1f} min in all "
+        f"on {m['cpu']} ({threads}), {m['date']}. Paper ({PAPER['source']}): "
         f"{PAPER['claim']}.\n"
     )
 
