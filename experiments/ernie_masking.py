@@ -709,7 +709,7 @@ def plot(results: dict, path: Path) -> None:
         ax.set_title(f"held-out: {title}", fontsize=9)
         ax.set_xlabel("training step")
         if kind != "nll":
-            ax.set_ylim(bottom=0)
+            ax.set_ylim(0, max(ax.get_ylim()[1], 1))  # 0% stays visible
     axes[0].legend(fontsize=7, title="masking units", title_fontsize=7)
     fig.tight_layout()
     fig.savefig(path, format="svg", metadata={"Date": None})
