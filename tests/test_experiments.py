@@ -336,3 +336,64 @@ def test_committed_xlnet_results_are_what_the_page_says():
     )
     for arm in xlnet_plm.ARMS:
         assert results["runs"][arm]["summary"]["peak_rss_mb"] < 2048
+
+
+def test_committed_ernie_masking_results_are_what_the_page_says():
+    from experiments import ernie_masking
+
+    generated = ROOT / "docs/assets/generated"
+    results = json.loads((generated / "ernie_masking.json").read_text())
+    assert (generated / "_ernie_masking_table.md").read_text() == (
+        ernie_masking.table(results)
+    )
+    fragment = ROOT / "docs/knowledge/_ernie_masking_experiment.md"
+    page = fragment.read_text()
+    assert '--8<-- "docs/assets/generated/_ernie_masking_table.md"' in page
+    ernie_page = (ROOT / "docs/knowledge/ernie2.md").read_text()
+    assert '--8<-- "docs/knowledge/_ernie_masking_experiment.md"' in ernie_page
+    verdict = results["verdict"]
+    assert verdict["direction_reproduces"] is False
+    # "entity units ... make the entity NLL worse by 0.054 ± 0.005 nats, phrase
+    # units alone make it better by 0.026 ± 0.005, and both make the phrase NLL
+    # worse"
+    assert verdict["phrase_entity/entity/nll"] == "worse"
+    assert verdict["phrase/entity/nll"] == "better"
+    assert verdict["phrase/phrase/nll"] == verdict["phrase_entity/phrase/nll"]
+    assert verdict["phrase/phrase/nll"] == "worse"
+    c = results["comparison"]
+    for arm, value in (("phrase_entity", "+0.054"), ("phrase", "-0.026")):
+        entity = c[arm]["entity"]["nll"]
+        assert f"{entity['difference']:+.3f}" == value
+        assert f"{entity['se']:.3f}" == "0.005"
+        assert value.lstrip("+-") in page
+    unigram = results["unigram"]
+    for arm in ernie_masking.ARMS:
+        run = results["runs"][arm]
+        e = run["eval"]
+        # "no model recovers a single held-out entity or phrase whole, or even
+        # one entity character"
+        assert e["entity"]["whole"]["accuracy"] == 0
+        assert e["phrase"]["whole"]["accuracy"] == 0
+        assert e["entity"]["per_character"]["accuracy"] == 0
+        # the cloze scores what the most frequent character scores, and no
+        # probe's NLL beats the frequencies'
+        cloze = e["character"]["per_character"]["accuracy"]
+        assert abs(cloze - unigram["character"]["whole"]["accuracy"]) < 0.5
+        for probe in ernie_masking.PROBES:
+            assert e[probe]["nll"]["mean"] >= unigram[probe]["nll"] - 0.005
+        # "its training loss levels off near 6.4 nats from about step 200 on"
+        late = [h["loss"] for h in run["history"] if h["step"] >= 200]
+        assert all(abs(loss - 6.4) < 0.15 for loss in late)
+        assert run["summary"]["peak_rss_mb"] < 2048
+    # "the knowledge arms mask slightly fewer characters", and "7.4% of its
+    # masked characters lie in entities against 8.4%"
+    masking = {arm: results["runs"][arm]["masking"] for arm in ernie_masking.ARMS}
+    share = masking["character"]["masked_share"]
+    assert all(
+        masking[a]["masked_share"] < share for a in ("phrase", "phrase_entity")
+    )
+    assert f"{masking['phrase_entity']['masked_in_entities']:.1f}" == "7.4"
+    assert f"{masking['character']['masked_in_entities']:.1f}" == "8.4"
+    s = results["settings"]
+    assert (s["steps"], s["batch_size"], s["max_length"]) == (300, 32, 128)
+    assert round(300 * 32 * 128 / 1e6, 1) == 1.2  # "about 1.2M character positions"
