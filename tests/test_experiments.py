@@ -360,6 +360,10 @@ def test_committed_ernie_masking_results_are_what_the_page_says():
     assert verdict["phrase/entity/nll"] == "better"
     assert verdict["phrase/phrase/nll"] == verdict["phrase_entity/phrase/nll"]
     assert verdict["phrase/phrase/nll"] == "worse"
+    # "and add 0.2 ± 0.1 points on the cloze"
+    assert verdict["phrase/character/whole"] == "better"
+    cloze = results["comparison"]["phrase"]["character"]["whole"]
+    assert (f"{cloze['difference']:.1f}", f"{cloze['se']:.1f}") == ("0.2", "0.1")
     c = results["comparison"]
     for arm, value in (("phrase_entity", "+0.054"), ("phrase", "-0.026")):
         entity = c[arm]["entity"]["nll"]
