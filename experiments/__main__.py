@@ -18,6 +18,8 @@ EXPERIMENTS = {
     "roberta_masking": "RoBERTa: static vs dynamic masking (Table 1)",
     # after roberta_masking: its teacher is that experiment's dynamic model
     "distillation": "DistilBERT: the triple loss and its ablations (Table 4)",
+    "xlnet_plm": "XLNet: permutation LM vs masked LM on one backbone (Table 6)",
+    "ernie_masking": "ERNIE 1.0: knowledge vs character masking (Table 2)",
     "ernie_continual": "ERNIE 2.0: continual multi-task learning, a toy",
     "compression_table": "pruning and quantization of a tiny BERT",
 }

@@ -353,3 +353,247 @@ def test_committed_distillation_results_are_what_the_page_says():
     assert 1.5 < batch < 2.5 and 1 < single < batch
     for run in results["runs"].values():
         assert run["summary"]["peak_rss_mb"] < 2048
+
+
+def test_xlnet_plm_quick_runs_end_to_end_and_its_losses_fall(tmp_path):
+    from experiments import xlnet_plm
+
+    results = xlnet_plm.main(
+        ["--quick", "--out", str(tmp_path), "--runs", str(tmp_path / "runs")]
+    )
+    written = json.loads((tmp_path / "xlnet_plm.json").read_text())
+    assert written == json.loads(json.dumps(results))
+    assert set(written) >= {
+        "settings",
+        "paper",
+        "data",
+        "runs",
+        "comparison",
+        "verdict",
+        "machine",
+        "wall_s",
+    }
+    keys = {"mlm": {"spans/masked", "tokens/masked"}}
+    keys["plm"] = {"spans/context", "spans/joint", "tokens/context", "tokens/joint"}
+    for arm in xlnet_plm.ARMS:
+        run = written["runs"][arm]
+        assert set(run["eval"]) == keys[arm] | {"step"}
+        for key in keys[arm]:
+            assert 0 <= run["eval"][key]["accuracy"] <= 100
+            assert (
+                run["eval"][key]["n"]
+                == written["data"]["probe_targets"][key.split("/")[0]]
+            )
+        assert run["history"][-1]["loss"] < run["history"][0]["loss"]
+        assert {"tokens_per_s", "collate_share", "peak_rss_mb"} <= set(
+            run["summary"]
+        )
+    # one backbone: the two arms have the same parameters
+    assert (
+        written["runs"]["mlm"]["parameters"] == written["runs"]["plm"]["parameters"]
+    )
+    for probe in xlnet_plm.PROBES:
+        assert written["comparison"][probe]["n"] > 0
+    assert set(written["verdict"]) == {"spans", "tokens", "direction_reproduces"}
+    table = (tmp_path / "_xlnet_plm_table.md").read_text()
+    assert (
+        table.startswith("| Held-out positions |") and "RACE 65.03 → 66.66" in table
+    )
+    assert (tmp_path / "xlnet_plm.svg").read_text().startswith("<?xml")
+
+
+def test_xlnet_plm_probe_gives_both_models_the_same_information():
+    # "context": no target is visible to any position, so changing the targets'
+    # tokens moves no target's logits; "joint": later targets see earlier ones
+    import torch
+
+    from experiments import xlnet_plm
+    from experiments.models import tiny_model
+
+    torch.manual_seed(0)
+    ids = torch.randint(5, 100, (2, 24))
+    probes = xlnet_plm.make_probes(ids, torch.Generator().manual_seed(0))
+    targets, order = probes["spans"], probes["order"]
+    changed = ids.where(~targets, ids.flip(1))
+    model = tiny_model("xlnet", 100, layers=2, hidden=64).eval()
+    with torch.no_grad():
+        for condition, moves in (
+            ("masked", False),
+            ("context", False),
+            ("joint", True),
+        ):
+            before, gold = xlnet_plm.target_logits(
+                model, condition, ids, targets, order
+            )
+            after, _ = xlnet_plm.target_logits(
+                model, condition, changed, targets, order
+            )
+            # every condition scores the same targets, in row-major order
+            assert torch.equal(gold, ids[targets])
+            assert torch.allclose(before, after, atol=1e-5) != moves
+
+
+def test_ernie_masking_quick_runs_end_to_end_and_its_losses_fall(tmp_path):
+    from experiments import ernie_masking
+
+    results = ernie_masking.main(
+        ["--quick", "--out", str(tmp_path), "--runs", str(tmp_path / "runs")]
+    )
+    written = json.loads((tmp_path / "ernie_masking.json").read_text())
+    assert written == json.loads(json.dumps(results))
+    assert set(written) >= {
+        "settings",
+        "paper",
+        "data",
+        "runs",
+        "comparison",
+        "verdict",
+        "machine",
+        "wall_s",
+    }
+    for arm in ernie_masking.ARMS:
+        run = written["runs"][arm]
+        assert set(run["eval"]) == {"step", *ernie_masking.PROBES}
+        for probe in ernie_masking.PROBES:
+            for kind in ("whole", "per_character"):
+                assert 0 <= run["eval"][probe][kind]["accuracy"] <= 100
+        assert set(run["eval"]["entity"]["by_type"]) == {"nr", "ns", "nt"}
+        # the same budget: about 15% of the characters, never more
+        assert 10 < run["masking"]["masked_share"] <= 15.5
+        assert run["history"][-1]["loss"] < run["history"][0]["loss"]
+    # whole units: masked runs grow longer as phrases and entities join
+    runs = [
+        written["runs"][arm]["masking"]["mean_masked_run"]
+        for arm in ernie_masking.ARMS
+    ]
+    assert runs[0] < runs[1] and runs[0] < runs[2]
+    assert written["verdict"]["direction_reproduces"] in (True, False)
+    table = (tmp_path / "_ernie_masking_table.md").read_text()
+    assert table.startswith("| Masking units |") and "Table 2" in table
+    assert (tmp_path / "ernie_masking.svg").read_text().startswith("<?xml")
+
+
+def test_ernie_blocks_keep_every_gold_span_aligned_with_its_characters():
+    from experiments import ernie_masking
+    from experiments.corpora import peoples_daily
+
+    documents = peoples_daily.load("held_out", 8)
+    blocks = ernie_masking.make_blocks(documents, 30)
+    assert all(0 < len(b.text) <= 30 for b in blocks)
+    # the blocks hold the documents' text, in order
+    assert "".join(b.text for b in blocks) == "".join(
+        s.text for d in documents for s in d.sentences
+    )
+    entities = [
+        s.span_text(e) for d in documents for s in d.sentences for e in s.entities
+    ]
+    kept = [b.text[s:e] for b in blocks for s, e, _ in b.entities]
+    assert set(kept) <= set(entities) and len(kept) > 0.9 * len(entities)
+    phrases = {
+        s.span_text(p) for d in documents for s in d.sentences for p in s.phrases
+    }
+    assert {b.text[s:e] for b in blocks for s, e in b.phrases} <= phrases
+
+
+def test_committed_xlnet_results_are_what_the_page_says():
+    from experiments import xlnet_plm
+
+    generated = ROOT / "docs/assets/generated"
+    results = json.loads((generated / "xlnet_plm.json").read_text())
+    assert (generated / "_xlnet_plm_table.md").read_text() == xlnet_plm.table(
+        results
+    )
+    page = (ROOT / "docs/architecture/_xlnet_plm_experiment.md").read_text()
+    assert '--8<-- "docs/assets/generated/_xlnet_plm_table.md"' in page
+    xlnet_page = (ROOT / "docs/architecture/xlnet.md").read_text()
+    assert '--8<-- "docs/architecture/_xlnet_plm_experiment.md"' in xlnet_page
+    # "the PLM model fills in more ... on both probes, by more than two
+    # standard errors of the paired difference"
+    assert results["verdict"] == {
+        "spans": "plm_better",
+        "tokens": "plm_better",
+        "direction_reproduces": True,
+    }
+    # "within about five points" of the most frequent token, and "less than
+    # 0.6 nats" better than the frequencies' log-likelihood
+    for probe in xlnet_plm.PROBES:
+        baseline = results["unigram"][probe]
+        for arm, conditions in xlnet_plm.CONDITIONS.items():
+            ours = results["runs"][arm]["eval"]
+            for condition in conditions:
+                e = ours[f"{probe}/{condition}"]
+                assert 0 < e["accuracy"] - baseline["accuracy"] < 5.6
+                assert 0 < baseline["nll"] - e["nll"] < 0.6
+    s = results["settings"]
+    assert (s["steps"], s["batch_size"], s["max_length"]) == (300, 32, 128)
+    assert round(300 * 32 * 128 / 1e6, 1) == 1.2  # "about 1.2M token positions"
+    assert (
+        results["runs"]["plm"]["parameters"] == results["runs"]["mlm"]["parameters"]
+    )
+    for arm in xlnet_plm.ARMS:
+        assert results["runs"][arm]["summary"]["peak_rss_mb"] < 2048
+
+
+def test_committed_ernie_masking_results_are_what_the_page_says():
+    from experiments import ernie_masking
+
+    generated = ROOT / "docs/assets/generated"
+    results = json.loads((generated / "ernie_masking.json").read_text())
+    assert (generated / "_ernie_masking_table.md").read_text() == (
+        ernie_masking.table(results)
+    )
+    fragment = ROOT / "docs/knowledge/_ernie_masking_experiment.md"
+    page = fragment.read_text()
+    assert '--8<-- "docs/assets/generated/_ernie_masking_table.md"' in page
+    ernie_page = (ROOT / "docs/knowledge/ernie2.md").read_text()
+    assert '--8<-- "docs/knowledge/_ernie_masking_experiment.md"' in ernie_page
+    verdict = results["verdict"]
+    assert verdict["direction_reproduces"] is False
+    # "entity units ... make the entity NLL worse by 0.054 ± 0.005 nats, phrase
+    # units alone make it better by 0.026 ± 0.005, and both make the phrase NLL
+    # worse"
+    assert verdict["phrase_entity/entity/nll"] == "worse"
+    assert verdict["phrase/entity/nll"] == "better"
+    assert verdict["phrase/phrase/nll"] == verdict["phrase_entity/phrase/nll"]
+    assert verdict["phrase/phrase/nll"] == "worse"
+    # "and add 0.2 ± 0.1 points on the cloze"
+    assert verdict["phrase/character/whole"] == "better"
+    cloze = results["comparison"]["phrase"]["character"]["whole"]
+    assert (f"{cloze['difference']:.1f}", f"{cloze['se']:.1f}") == ("0.2", "0.1")
+    c = results["comparison"]
+    for arm, value in (("phrase_entity", "+0.054"), ("phrase", "-0.026")):
+        entity = c[arm]["entity"]["nll"]
+        assert f"{entity['difference']:+.3f}" == value
+        assert f"{entity['se']:.3f}" == "0.005"
+        assert value.lstrip("+-") in page
+    unigram = results["unigram"]
+    for arm in ernie_masking.ARMS:
+        run = results["runs"][arm]
+        e = run["eval"]
+        # "no model recovers a single held-out entity or phrase whole, or even
+        # one entity character"
+        assert e["entity"]["whole"]["accuracy"] == 0
+        assert e["phrase"]["whole"]["accuracy"] == 0
+        assert e["entity"]["per_character"]["accuracy"] == 0
+        # the cloze scores what the most frequent character scores, and no
+        # probe's NLL beats the frequencies'
+        cloze = e["character"]["per_character"]["accuracy"]
+        assert abs(cloze - unigram["character"]["whole"]["accuracy"]) < 0.5
+        for probe in ernie_masking.PROBES:
+            assert e[probe]["nll"]["mean"] >= unigram[probe]["nll"] - 0.005
+        # "its training loss levels off near 6.4 nats from about step 200 on"
+        late = [h["loss"] for h in run["history"] if h["step"] >= 200]
+        assert all(abs(loss - 6.4) < 0.15 for loss in late)
+        assert run["summary"]["peak_rss_mb"] < 2048
+    # "the knowledge arms mask slightly fewer characters", and "7.4% of its
+    # masked characters lie in entities against 8.4%"
+    masking = {arm: results["runs"][arm]["masking"] for arm in ernie_masking.ARMS}
+    share = masking["character"]["masked_share"]
+    assert all(
+        masking[a]["masked_share"] < share for a in ("phrase", "phrase_entity")
+    )
+    assert f"{masking['phrase_entity']['masked_in_entities']:.1f}" == "7.4"
+    assert f"{masking['character']['masked_in_entities']:.1f}" == "8.4"
+    s = results["settings"]
+    assert (s["steps"], s["batch_size"], s["max_length"]) == (300, 32, 128)
+    assert round(300 * 32 * 128 / 1e6, 1) == 1.2  # "about 1.2M character positions"
