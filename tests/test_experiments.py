@@ -5,6 +5,7 @@ import json
 import math
 
 import pytest
+import torch
 
 from experiments import ernie_continual
 from helpers import ROOT
@@ -157,3 +158,68 @@ def test_committed_albert_results_are_what_the_page_says():
     s = results["settings"]
     assert (s["steps"], s["batch_size"], s["max_length"]) == (400, 32, 128)
     assert 125_000 * 4096 * 512 // (400 * 32 * 128) == 160_000  # "160,000 times"
+
+
+def test_spanbert_masking_quick_runs_end_to_end_and_its_losses_fall(tmp_path):
+    from experiments import spanbert_masking
+
+    results = spanbert_masking.main(
+        ["--quick", "--out", str(tmp_path), "--runs", str(tmp_path / "runs")]
+    )
+    written = json.loads((tmp_path / "spanbert_masking.json").read_text())
+    assert written == json.loads(json.dumps(results))
+    assert set(written) >= {"settings", "paper", "data", "runs", "verdict"}
+    assert set(written) >= {"machine", "wall_s"}
+    assert set(written["runs"]) == set(spanbert_masking.ARMS)
+    for arm, run in written["runs"].items():
+        ours = run["eval"]
+        for probe in ("span_tokens", "span_exact", "token_probe"):
+            assert 0 <= ours[probe]["accuracy"] <= 100 and ours[probe]["n"] > 0
+        assert math.isfinite(ours["span_loss"]["loss"])
+        assert ("sbo_head_span_tokens" in ours) == (arm == "span_sbo")
+        history = run["history"]
+        assert history[-1]["mlm"] < history[0]["mlm"]  # training loss falls
+        # every arm predicts its share of the tokens: the budgets are equal
+        assert abs(run["masked_share"] - 15) < 1.5
+        assert {"tokens_per_s", "collate_share", "peak_rss_mb"} <= set(
+            run["summary"]
+        )
+    assert "direction_reproduces" in written["verdict"]
+    table = (tmp_path / "_spanbert_masking_table.md").read_text()
+    assert table.startswith("| Pre-trained with |") and "79.0" in table
+    assert (tmp_path / "spanbert_masking.svg").read_text().startswith("<?xml")
+
+
+def test_t5_objectives_quick_runs_end_to_end_and_its_losses_fall(tmp_path):
+    from experiments import t5_objectives
+
+    results = t5_objectives.main(
+        ["--quick", "--out", str(tmp_path), "--runs", str(tmp_path / "runs")]
+    )
+    written = json.loads((tmp_path / "t5_objectives.json").read_text())
+    assert written == json.loads(json.dumps(results))
+    assert set(written) >= {"settings", "paper", "data", "runs", "verdict"}
+    assert set(written) >= {"machine", "wall_s"}
+    assert set(written["runs"]) == set(t5_objectives.ARMS)
+    settings = t5_objectives.Settings(**written["settings"])
+    rows = [list(range(5, 5 + settings.length))] * 3
+    for arm, run in written["runs"].items():
+        # the reported lengths are the ones the collator builds
+        objective = t5_objectives.Denoising(arm, 8000, settings)
+        batch = objective.collate(rows, torch.Generator().manual_seed(0))
+        assert run["lengths"] == {
+            "inputs": batch["input_ids"].shape[1],
+            "targets": batch["labels"].shape[1],
+        }
+        ours = run["eval"]
+        assert math.isfinite(ours["loss_per_target_token"])
+        assert math.isfinite(ours["loss_per_corrupted_token"])
+        assert ours["corrupted_accuracy"]["n"] > 0
+        assert run["timing"]["step_ms"] > 0 and run["text_tokens_per_s"] > 0
+        history = run["history"]
+        assert history[-1]["denoise"] < history[0]["denoise"]  # loss falls
+    targets = [written["runs"][a]["lengths"]["targets"] for a in t5_objectives.ARMS]
+    assert targets == sorted(targets, reverse=True)  # BERT-style longest
+    table = (tmp_path / "_t5_objectives_table.md").read_text()
+    assert table.startswith("| Objective |") and "83.49" in table
+    assert (tmp_path / "t5_objectives.svg").read_text().startswith("<?xml")
