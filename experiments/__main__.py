@@ -16,7 +16,7 @@ import time
 EXPERIMENTS = {
     "albert_sop": "ALBERT: sentence-order vs next-sentence prediction (Table 5)",
     "spanbert_masking": "SpanBERT: span vs token masking, and SBO (Tables 6-7)",
-    "t5_objectives": "T5: BERT-style, i.i.d. sentinels, span corruption (Tables 4-7)",
+    "t5_objectives": "T5: BERT-style vs sentinel objectives (Tables 4, 5, 7)",
     "ernie_continual": "ERNIE 2.0: continual multi-task learning, a toy",
     "compression_table": "pruning and quantization of a tiny BERT",
 }
