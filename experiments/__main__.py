@@ -15,6 +15,9 @@ import time
 
 EXPERIMENTS = {
     "albert_sop": "ALBERT: sentence-order vs next-sentence prediction (Table 5)",
+    "roberta_masking": "RoBERTa: static vs dynamic masking (Table 1)",
+    # after roberta_masking: its teacher is that experiment's dynamic model
+    "distillation": "DistilBERT: the triple loss and its ablations (Table 4)",
     "spanbert_masking": "SpanBERT: span vs token masking, and SBO (Tables 6-7)",
     "t5_objectives": "T5: BERT-style vs sentinel objectives (Tables 4, 5, 7)",
     "ernie_continual": "ERNIE 2.0: continual multi-task learning, a toy",

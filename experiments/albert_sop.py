@@ -228,7 +228,9 @@ def evaluate(model, objective: PairObjective, batches: dict) -> dict:
 # ---- the experiment ----
 
 
-def run(settings: Settings, runs: Path) -> dict:
+def run(settings: Settings, runs: Path, *, resume: bool = False) -> dict:
+    """Train and score both arms. With `resume`, an arm whose run finished
+    (same settings) is loaded, not retrained: rerun with it after an interrupt."""
     start = time.perf_counter()
     tokenizer = english_wordpiece(settings.vocab_size)
     vocab_size = tokenizer.get_vocab_size()
@@ -305,6 +307,7 @@ def run(settings: Settings, runs: Path) -> dict:
             runs / arm,
             evaluate=lambda m: evaluate(m, objective, eval_batches),
             name=f"{NAME}:{arm}",
+            reuse_finished=resume,
         )
         results["runs"][arm] = {
             "train_pairs": len(pairs),
@@ -451,24 +454,35 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument(
         "--quick", action="store_true", help="a small slice, in seconds"
     )
-    parser.add_argument("--steps", type=int, help="override the training steps")
+    parser.add_argument(
+        "--steps",
+        type=int,
+        help="train this many steps; the outputs are then named albert_sop_stepsN",
+    )
     parser.add_argument("--out", type=Path, help=f"results folder (default {OUT})")
     parser.add_argument("--runs", type=Path, help="checkpoints and metrics folder")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="after an interrupt: keep the arms that finished, continue the other",
+    )
     args = parser.parse_args(argv)
     settings = QUICK if args.quick else Settings()
+    stem = NAME
     if args.steps:
         settings = dataclasses.replace(settings, steps=args.steps)
+        stem = f"{NAME}_steps{args.steps}"  # never over the default's results
     default_out = RUNS / f"{NAME}-quick" if args.quick else OUT
     out = args.out or default_out
-    runs = args.runs or RUNS / (f"{NAME}-quick" if args.quick else NAME)
-    results = run(settings, runs)
+    runs = args.runs or RUNS / (f"{stem}-quick" if args.quick else stem)
+    results = run(settings, runs, resume=args.resume)
     if harness.init_process().is_main:
         out.mkdir(parents=True, exist_ok=True)
-        (out / f"{NAME}.json").write_text(json.dumps(results, indent=1) + "\n")
-        (out / f"_{NAME}_table.md").write_text(table(results))
-        plot(results, out / f"{NAME}.svg")
+        (out / f"{stem}.json").write_text(json.dumps(results, indent=1) + "\n")
+        (out / f"_{stem}_table.md").write_text(table(results))
+        plot(results, out / f"{stem}.svg")
         print(table(results), file=sys.stderr)
-        print(f"wrote {out}/{NAME}.json, .svg and _{NAME}_table.md")
+        print(f"wrote {out}/{stem}.json, .svg and _{stem}_table.md")
     harness.finish()
     return results
 

@@ -30,4 +30,8 @@ def machine_info() -> dict:
         else None,
         "python": platform.python_version(),
         "date": datetime.date.today().isoformat(),
+        # other jobs on the machine: wall times mean little without it
+        "load_average": [round(x, 2) for x in os.getloadavg()]
+        if hasattr(os, "getloadavg")
+        else None,
     }

@@ -273,7 +273,7 @@ def _category_listing(bib: Bibliography, category: str, page) -> str:
 
 
 def _reference_item(entry: Entry) -> str:
-    authors = ", ".join(entry.authors)
+    authors = "; ".join(entry.authors)  # "Last, First; Last, First": unambiguous
     link = ""
     if entry.arxiv:
         eprint = html.escape(entry.arxiv)

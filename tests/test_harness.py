@@ -79,6 +79,39 @@ def test_a_finished_run_is_rerun_unless_reuse_is_asked(tmp_path):
     assert reused.summary["steps_run"] == 0 and len(reused.history) == 2
 
 
+class _EpochAware(list):
+    """A dataset that records the epochs it is told (as DynamicMasking is)."""
+
+    def __init__(self, examples: list) -> None:
+        super().__init__(examples)
+        self.epochs: list[int] = []
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epochs.append(epoch)
+
+
+def test_a_dataset_is_told_each_epoch_also_after_a_resume(tmp_path):
+    # 64 examples in batches of 8: epoch e is steps 8e to 8e + 7
+    def interrupt(step):
+        if step == 11:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    data = _EpochAware(dataset())
+    with pytest.raises(harness.Interrupted, match="step 11"):
+        harness.train(
+            build(),
+            data,
+            StaticMaskObjective(),
+            config(20),
+            tmp_path,
+            on_step=interrupt,
+        )
+    assert data.epochs == [0, 1]
+    data = _EpochAware(dataset())
+    harness.train(build(), data, StaticMaskObjective(), config(20), tmp_path)
+    assert data.epochs == [1, 2]  # the resumed epoch first
+
+
 def test_the_schedule_warms_up_then_decays_to_zero():
     c = harness.TrainConfig(
         steps=10, batch_size=1, learning_rate=1.0, warmup_steps=2
@@ -116,3 +149,10 @@ def test_two_torchrun_processes_train_like_one(tmp_path):
     )
     assert moved > 100 * DDP_ATOL  # training did change the parameters
     assert worst <= DDP_ATOL
+
+
+def test_the_heap_limit_is_set_where_glibc_is(monkeypatch):
+    if sys.platform.startswith("linux"):
+        assert harness.limit_heap_growth() in (True, False)  # glibc or musl
+    monkeypatch.setattr(sys, "platform", "darwin")
+    assert harness.limit_heap_growth() is False

@@ -209,7 +209,7 @@ def test_latex_is_decoded_for_labels_and_reference_lists_not_for_bibtex(tmp_path
     assert entry.title == "Über ALBERT: a Lite BERT – with $O(1)$ & more"
     item = _hook()._reference_item(entry)
     assert item.startswith(
-        '<li id="ref-lan2019">Lán, Zhenzhong, Müller, Hans, van der Berg, Jan '
+        '<li id="ref-lan2019">Lán, Zhenzhong; Müller, Hans; van der Berg, Jan '
         "(2019). <em>Über ALBERT: a Lite BERT – with $O(1)$ &amp; more</em>."
     )
     assert r"L{\'a}n, Zhenzhong" in entry.to_bibtex()  # the BibTeX keeps its LaTeX

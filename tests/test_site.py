@@ -246,7 +246,7 @@ def test_bibtex_as_people_write_it_builds_into_the_page(tmp_path):
     assert '<a href="#ref-lan2019">Lán et al., 2019</a>, p. 12)' in html
     assert '<a href="#ref-google2020">Google Research, 2020</a>;' in html
     assert (
-        '<li id="ref-lan2019">Lán, Zhenzhong, Doe, Jane, Roe, Richard (2019)'
+        '<li id="ref-lan2019">Lán, Zhenzhong; Doe, Jane; Roe, Richard (2019)'
         in html
     )
     assert "<em>Über ALBERT</em>. Proceedings of NAACL, Volume 1." in html

@@ -1,5 +1,5 @@
 """Soft-target distillation loss (Hinton et al. 2015, §2) and DistilBERT's triple
-loss (Sanh et al. 2019, §3).
+loss (Sanh et al. 2019, §2, "Training loss").
 
 The student matches the teacher's *softened* distribution. Both sets of logits are
 divided by a temperature T before the softmax:
@@ -14,8 +14,9 @@ soft loss comparable to the hard-label loss at any temperature.
 
 DistilBERT trains with L = α_ce · L_soft + α_mlm · L_MLM + α_cos · L_cos, where
 L_cos aligns the directions of the student's and teacher's last hidden states. The
-training command in the README of transformers' examples/research_projects/
-distillation uses α = (5, 2, 1), with T = 2 (train.py's default).
+paper gives no weights and no temperature. The first training command in the README
+of transformers' examples/research_projects/distillation uses α = (5, 2, 1) (its
+multi-GPU example uses 0.33 for each), with T = 2 (train.py's default).
 
 Every loss here returns the student's float dtype and computes in float32 (float64
 for float64 inputs). A loss over zero selected positions is 0, still connected to

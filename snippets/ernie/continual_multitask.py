@@ -1,5 +1,6 @@
-"""Sequential multi-task learning (ERNIE 2.0, Sun et al. 2020, §3.2 and Figure 2),
-the framework's core idea.
+"""Sequential multi-task learning (ERNIE 2.0, Sun et al. 2020, its continual
+multi-task learning; the AAAI version numbers no sections), the framework's core
+idea.
 
 Pre-training tasks arrive one at a time. Training only on the newest task
 (*continual learning*) forgets the old ones. Training on all tasks from the start
@@ -12,7 +13,7 @@ stages it takes part in:
     stage 3: task 1, task 2, task 3    (task 1's N₁ iterations: split over 3 stages)
 
 Every step picks one task, and the model adds that task's learned *task embedding*
-to its input embeddings (§3.3), so one shared encoder can tell the tasks apart.
+to its input embeddings, so one shared encoder can tell the tasks apart.
 """
 
 from __future__ import annotations

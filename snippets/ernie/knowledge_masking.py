@@ -1,5 +1,5 @@
-"""Knowledge masking (ERNIE 1.0, Sun et al. 2019, §3.2; kept by ERNIE 2.0,
-§4.2.1).
+"""Knowledge masking (ERNIE 1.0, Sun et al. 2019, §3.2; kept by ERNIE 2.0 as its
+first word-aware pre-training task).
 
 BERT masks single tokens, and in Chinese a single token is a character. ERNIE
 masks whole units of meaning, in three levels:
@@ -8,9 +8,9 @@ masks whole units of meaning, in three levels:
 - phrase level: a phrase found by a chunker, such as 省会 or "a series of";
 - entity level: a named entity, such as 哈尔滨 or J. K. Rowling.
 
-Each unit is masked whole or not at all, until 15% of the tokens are covered. The
-masked units get BERT's 80/10/10, decided per unit. The model must then recover an
-entire entity from its context, rather than finishing a half-visible one.
+Each unit is masked whole or not at all, until 15% of the tokens are covered. Here
+the masked units get BERT's 80/10/10, decided per unit. The model must then recover
+an entire entity from its context, rather than finishing a half-visible one.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Sentence distance (ERNIE 2.0, Sun et al. 2020, §4.2.2), a structure-aware task
-that extends NSP to 3 classes:
+"""Sentence distance (ERNIE 2.0, Sun et al. 2020, among its structure-aware
+pre-training tasks), a task that extends NSP to 3 classes:
 
 0: the two sentences are adjacent in the same document
 1: they are in the same document but not adjacent

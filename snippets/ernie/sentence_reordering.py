@@ -1,5 +1,5 @@
-"""Sentence reordering (ERNIE 2.0, Sun et al. 2020, §4.2.2), a structure-aware
-pre-training task.
+"""Sentence reordering (ERNIE 2.0, Sun et al. 2020, among its structure-aware
+pre-training tasks).
 
 A paragraph is split into n segments, 1 ≤ n ≤ m, and the segments are shuffled. The
 model classifies which (n, permutation) pair produced the shuffle, among

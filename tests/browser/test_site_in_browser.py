@@ -121,3 +121,25 @@ def test_screenshots_of_the_home_page_and_a_paper_page(page, site_url):
         page.goto(site_url + path, wait_until="networkidle")
         page.screenshot(path=str(ARTIFACTS / name), full_page=True)
         assert (ARTIFACTS / name).stat().st_size > 10_000
+
+
+def _paper_pages() -> list[str]:
+    return [
+        p.page.removesuffix(".md") + "/" for p in load().papers.values() if p.page
+    ]
+
+
+@pytest.mark.parametrize("path", _paper_pages())
+def test_no_code_block_on_a_paper_page_scrolls_sideways(page, site_url, path):
+    """Embedded code fits the content column at 1280 px (ruff keeps lines at 84)."""
+    page.goto(site_url + path, wait_until="networkidle")
+    assert page.viewport_size["width"] == 1280
+    wide = page.evaluate(
+        """() => [...document.querySelectorAll('.md-content pre > code')]
+            .filter(code => code.scrollWidth > code.clientWidth)
+            .map(code => [code.scrollWidth, code.clientWidth,
+                          code.innerText.split('\\n').reduce(
+                              (a, b) => (b.length > a.length ? b : a), '')])"""
+    )
+    assert page.locator(".md-content pre > code").count() > 0
+    assert wide == [], f"code blocks wider than the column on {path}: {wide}"

@@ -1,5 +1,6 @@
 """ERNIE 2.0's structure-aware tasks (sentence reordering, sentence distance) and
-its continual multi-task schedule (Sun et al. 2020, §3.2, §4.2.2)."""
+its continual multi-task schedule (Sun et al. 2020; the AAAI version numbers no
+sections)."""
 
 import math
 
