@@ -225,6 +225,58 @@ def test_t5_objectives_quick_runs_end_to_end_and_its_losses_fall(tmp_path):
     assert (tmp_path / "t5_objectives.svg").read_text().startswith("<?xml")
 
 
+def test_committed_spanbert_masking_results_are_what_the_page_says():
+    from experiments import spanbert_masking
+
+    generated = ROOT / "docs/assets/generated"
+    results = json.loads((generated / "spanbert_masking.json").read_text())
+    assert (
+        generated / "_spanbert_masking_table.md"
+    ).read_text() == spanbert_masking.table(results)
+    fragment = "docs/objectives/_spanbert_masking_experiment.md"
+    page = (ROOT / "docs/objectives/spanbert.md").read_text()
+    assert f'--8<-- "{fragment}"' in page
+    page = (ROOT / fragment).read_text()
+    assert '--8<-- "docs/assets/generated/_spanbert_masking_table.md"' in page
+    runs = {arm: results["runs"][arm]["eval"] for arm in spanbert_masking.ARMS}
+    unigram = results["unigram"]
+    # "does not reproduce": no arm learned beyond frequencies on the span probe
+    verdict = results["verdict"]
+    assert not verdict["direction_reproduces"]
+    assert not any(
+        verdict[f"{arm}_learned_beyond_frequencies"]
+        for arm in spanbert_masking.ARMS
+    )
+    # "within a few tenths of a point of always answering 'the'", losses
+    # "within 0.04 nats" of the unigram distribution's, "almost no multi-word
+    # span is recovered whole"
+    assert unigram["top_piece_text"] == "the"
+    for ours in runs.values():
+        assert (
+            abs(ours["span_tokens"]["accuracy"] - unigram["span"]["accuracy"]) < 0.5
+        )
+        assert abs(ours["span_loss"]["loss"] - unigram["span"]["loss"]) < 0.04
+        assert ours["span_exact"]["accuracy"] < 0.5
+    # "the differences between the three rows are noise"; "the one difference
+    # beyond two standard errors": the token model on the token probe
+    for key in ("span_beats_token", "sbo_beats_span"):
+        assert not any(v for k, v in verdict.items() if k.startswith(key))
+    token = runs["token"]["token_probe"]
+    for arm in ("span", "span_sbo"):
+        other = runs[arm]["token_probe"]
+        gap = token["accuracy"] - other["accuracy"]
+        assert gap > 2 * math.hypot(token["se"], other["se"])
+    # "the SBO head ... scores above the frequencies on the same spans"
+    sbo = runs["span_sbo"]["sbo_head_span_tokens"]
+    assert sbo["accuracy"] - unigram["span"]["accuracy"] > 2 * sbo["se"]
+    # "600 steps on blocks of at most 64 tokens", "a 2-layer model", equal budgets
+    s = results["settings"]
+    assert (s["steps"], s["max_length"], s["layers"]) == (600, 64, 2)
+    for run in results["runs"].values():
+        assert abs(run["masked_share"] - 15) < 0.5
+        assert run["summary"]["peak_rss_mb"] < 2048
+
+
 def test_roberta_masking_and_distillation_quick_run_end_to_end(tmp_path):
     from experiments import distillation, roberta_masking
 
