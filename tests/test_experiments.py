@@ -277,6 +277,48 @@ def test_committed_spanbert_masking_results_are_what_the_page_says():
         assert run["summary"]["peak_rss_mb"] < 2048
 
 
+def test_committed_t5_objectives_results_are_what_the_page_says():
+    from experiments import t5_objectives
+
+    generated = ROOT / "docs/assets/generated"
+    results = json.loads((generated / "t5_objectives.json").read_text())
+    assert (
+        generated / "_t5_objectives_table.md"
+    ).read_text() == t5_objectives.table(results)
+    fragment = "docs/objectives/_t5_objectives_experiment.md"
+    page = (ROOT / "docs/objectives/t5.md").read_text()
+    assert f'--8<-- "{fragment}"' in page
+    page = (ROOT / fragment).read_text()
+    assert '--8<-- "docs/assets/generated/_t5_objectives_table.md"' in page
+    runs = results["runs"]
+    assert results["verdict"]["direction_reproduces"]
+    # "129 for BERT-style, 39 with i.i.d. sentinels and 26 with spans", "116
+    # against 129"
+    lengths = {arm: runs[arm]["lengths"] for arm in t5_objectives.ARMS}
+    assert [lengths[a]["targets"] for a in t5_objectives.ARMS] == [129, 39, 26]
+    assert [lengths[a]["inputs"] for a in t5_objectives.ARMS] == [129, 129, 116]
+    # "about twice as slow ... when timed in turn and nearly five times as slow
+    # in training"; "the order is the same both times"
+    for source in ("timing", "summary"):
+        step = [runs[a][source]["step_ms"] for a in t5_objectives.ARMS]
+        assert step == sorted(step, reverse=True)
+    timed = (
+        runs["bert_style"]["timing"]["step_ms"] / runs["span3"]["timing"]["step_ms"]
+    )
+    trained = (
+        runs["bert_style"]["summary"]["step_ms"]
+        / runs["span3"]["summary"]["step_ms"]
+    )
+    assert 1.7 < timed < 2.3 and 4.5 < trained < 5
+    # "after 200 steps": BERT-style "does not yet copy" (its loss on the
+    # uncorrupted tokens is far from 0); "fewer than one corrupted token in ten"
+    assert results["settings"]["steps"] == 200
+    assert runs["bert_style"]["eval"]["loss_per_target_token"] > 5
+    for run in runs.values():
+        assert run["eval"]["corrupted_accuracy"]["accuracy"] < 10
+        assert run["summary"]["peak_rss_mb"] < 2048
+
+
 def test_roberta_masking_and_distillation_quick_run_end_to_end(tmp_path):
     from experiments import distillation, roberta_masking
 
