@@ -18,6 +18,8 @@ EXPERIMENTS = {
     "roberta_masking": "RoBERTa: static vs dynamic masking (Table 1)",
     # after roberta_masking: its teacher is that experiment's dynamic model
     "distillation": "DistilBERT: the triple loss and its ablations (Table 4)",
+    "spanbert_masking": "SpanBERT: span vs token masking, and SBO (Tables 6-7)",
+    "t5_objectives": "T5: BERT-style vs sentinel objectives (Tables 4, 5, 7)",
     "xlnet_plm": "XLNet: permutation LM vs masked LM on one backbone (Table 6)",
     "ernie_masking": "ERNIE 1.0: knowledge vs character masking (Table 2)",
     "ernie_continual": "ERNIE 2.0: continual multi-task learning, a toy",

@@ -19,7 +19,10 @@ never masked itself.
 Here the whole batch is done at once (`snippets.masking`): each row's words are cut
 into consecutive spans of i.i.d. length ℓ, with the cut starting at a random offset
 so that span starts are uniform. The spans are then taken in random order while they
-fit the budget, and the runs of masked tokens they leave are the merged spans.
+fit the budget. The reference cuts its last span where the budget runs out, even
+inside a word; here the next span in that order, which did not fit, is cut the same
+way, so every row masks exactly its budget. The runs of masked tokens they leave
+are the merged spans.
 """
 
 from __future__ import annotations
@@ -104,18 +107,53 @@ def sample_spans(
     size = torch.zeros(B, S, dtype=torch.long, device=device)
     size.scatter_add_(1, span_of_token, valid.long())
     eligible = complete & (size == last - first + 1)
+    budget = masking_budget(valid, mask_ratio)
     chosen = choose_within_budget(
-        span_of_token,
-        valid,
-        masking_budget(valid, mask_ratio),
-        eligible=eligible,
-        generator=generator,
+        span_of_token, valid, budget, eligible=eligible, generator=generator
     )
     selected = chosen.gather(1, span_of_token) & valid
+    # Stopping at the first span that does not fit leaves up to a span of the
+    # budget unused: 12% masked instead of 15% on 128-token rows. The reference
+    # cuts its last span where the budget runs out, even inside a word. So does
+    # this: the span after the chosen ones in the random order is one that did
+    # not fit, uniformly random among those, and its first tokens fill the rest.
+    U = chosen.shape[1]
+    remaining = budget - selected.sum(1)
+    fill = _fill_budget(
+        span_of_token,
+        valid,
+        eligible[:, :U] & ~chosen & (size[:, :U] > remaining[:, None]),
+        remaining,
+        generator,
+    )
+    selected |= fill
     row, span = chosen.nonzero(as_tuple=True)
-    order = (first[row, span] + row * (L + 1)).argsort()  # by row, then start
     spans = torch.stack([row, first[row, span], last[row, span] + 1], 1)
+    rows = torch.arange(B, device=device)
+    fill_start = torch.where(fill, position, L).amin(1)
+    fill_end = torch.where(fill, position + 1, 0).amax(1)
+    filled = torch.stack([rows, fill_start, fill_end], 1)[fill.any(1)]
+    spans = torch.cat([spans, filled])
+    order = (spans[:, 1] + spans[:, 0] * (L + 1)).argsort()  # by row, then start
     return selected, spans[order]
+
+
+def _fill_budget(
+    span_of_token: torch.Tensor,
+    valid: torch.Tensor,
+    candidates: torch.Tensor,
+    remaining: torch.Tensor,
+    generator: torch.Generator | None,
+) -> torch.Tensor:
+    """[B, L]: the first `remaining` [B] tokens of one span per row, drawn
+    uniformly from its `candidates` [B, U]."""
+    B, U = candidates.shape
+    priority = torch.rand(
+        B, U, generator=generator, device=candidates.device
+    ).masked_fill(~candidates, 2.0)
+    extra = priority.argmin(1, keepdim=True)  # [B, 1]
+    in_extra = (span_of_token == extra) & candidates.gather(1, extra) & valid
+    return in_extra & (in_extra.long().cumsum(1) <= remaining[:, None])
 
 
 def masked_runs(selected: torch.Tensor) -> torch.Tensor:

@@ -50,25 +50,32 @@ def test_sampled_span_lengths_follow_the_distribution():
     assert total_variation(counts, torch.ones(10)) > 0.2
 
 
-def test_budget_is_respected_and_about_15_percent_is_masked():
-    ids, ws, special, g = _batch(word_start_rate=0.6)
+@pytest.mark.parametrize("L", [64, 128, 512])
+def test_every_row_masks_exactly_its_budget(L):
+    # facebookresearch/SpanBERT, pretraining/fairseq/data/masking.py:
+    # PairWithSpanMaskingScheme.mask adds tokens until the mask holds mask_num of
+    # them, cutting its last span. Stopping at the first span that did not fit
+    # masked 12% of 128-token rows and 9% of 64-token rows instead of 15%.
+    ids, ws, special, g = _batch(B=500, L=L, word_start_rate=0.6)
     _, labels, _ = _mask(ids, ws, special, g)
     masked, valid = (labels != -100).sum(1), (~special).sum(1)
-    assert (masked <= (valid * 0.15).round()).all()
-    assert 0.13 < float(masked.sum() / valid.sum()) <= 0.15
+    assert torch.equal(masked, (valid * 0.15).round().long())
 
 
 def test_sampled_spans_are_whole_words_and_never_cross_a_boundary():
     ids, ws, special, g = _batch(B=200, word_start_rate=0.6)
     selected, spans = sample_spans(ws, special_tokens_mask=special, generator=g)
     covered = torch.zeros_like(special)
+    cut = torch.zeros(len(ids), dtype=torch.long)
     for b, s, e in spans.tolist():
         assert not special[b, s:e].any()  # no [CLS]/[SEP] inside
         assert ws[b, s] or special[b, s - 1]  # starts at a word start
-        assert e == ids.shape[1] or ws[b, e] or special[b, e]  # ends at a word end
+        # ends at a word end, but for the one span cut where the budget ran out
+        cut[b] += not (e == ids.shape[1] or ws[b, e] or special[b, e])
         assert not covered[b, s:e].any()  # no overlap
         covered[b, s:e] = True
     assert torch.equal(covered, selected)
+    assert cut.max() == 1 and cut.float().mean() > 0.2  # at most one, often one
 
 
 def test_touching_spans_are_merged_so_no_boundary_is_masked():

@@ -133,3 +133,30 @@ def test_span_mask_feeds_the_head_and_the_loss(tokenizer, mask_ratio):
         assert len(position) == int((end - start).clamp(max=15).sum())
     # the old 10-token table refused runs this long; 15 pieces truncate them
     assert longest > (15 if mask_ratio == 0.5 else 1)
+
+
+def test_rows_of_128_pieces_mask_exactly_15_percent(tokenizer):
+    # Real text, as pre-training packs it: consecutive sentences filling rows of
+    # 128 pieces. Taking spans only while they fit used to mask 12% of such rows;
+    # the reference fills the budget exactly (see test_span_masking.py).
+    texts = [" ".join(SENTENCES[k:] + SENTENCES[:k]) for k in range(12)]
+    rows = [e.ids[:127] + [e.ids[-1]] for e in tokenizer.encode_batch(texts)]
+    assert min(len(r) for r in rows) == 128  # every row is full
+    ids = torch.tensor(rows)
+    special = (ids == tokenizer.token_to_id("[CLS]")) | (
+        ids == tokenizer.token_to_id("[SEP]")
+    )
+    vocab = tokenizer.get_vocab()
+    starts = torch.tensor(
+        [not t.startswith("##") for t in sorted(vocab, key=vocab.get)]
+    )
+    for seed in range(5):
+        _, labels, _ = span_mask(
+            ids,
+            starts[ids],
+            mask_token_id=tokenizer.token_to_id("[MASK]"),
+            vocab_size=len(vocab),
+            special_tokens_mask=special,
+            generator=torch.Generator().manual_seed(seed),
+        )
+        assert ((labels != -100).sum(1) == round(0.15 * 126)).all()  # 19 of 126
