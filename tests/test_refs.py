@@ -634,3 +634,23 @@ def test_arxiv_dates_come_from_the_ids():
         bib.arxiv_date("lan2020albert") == "2019-09"
         and bib.arxiv_date("devlin2019bert") == "2018-10"
     )
+
+
+def test_snippets_hold_mechanisms_only_and_never_import_the_site_tooling():
+    import ast
+
+    import snippets
+
+    offenders = []
+    for path in Path(snippets.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            else:
+                continue
+            top = {name.split(".")[0] for name in names}
+            if top & {"citations", "hooks", "bibtexparser", "mkdocs"}:
+                offenders.append(f"{path.name}:{node.lineno}")
+    assert not offenders, offenders
