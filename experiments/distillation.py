@@ -247,6 +247,13 @@ def speed(models: dict, ids: torch.Tensor, repeats: int) -> dict:
 # ---- the experiment ----
 
 
+def _shown(path: Path) -> str:
+    """The path relative to the repository when inside it: no machine's
+    directory layout in the committed JSON."""
+    path = path.resolve()
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def load_teacher(teacher_settings, data, teacher_runs: Path):
     """Experiment 2's dynamic model: its finished checkpoint, or the same run
     trained again. Returns the model and how it was obtained."""
@@ -262,7 +269,7 @@ def load_teacher(teacher_settings, data, teacher_runs: Path):
         source = "resumed"
     return result.model.eval(), {
         "source": source,
-        "run_dir": str(teacher_runs / "dynamic"),
+        "run_dir": _shown(teacher_runs / "dynamic"),
         "steps_run_here": steps_run,
         "settings": dataclasses.asdict(teacher_settings),
     }
