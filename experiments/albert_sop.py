@@ -23,11 +23,9 @@ _albert_sop_table.md (a Markdown table the ALBERT page includes).
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import math
-import sys
 import time
 from array import array
 from pathlib import Path
@@ -35,9 +33,9 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from experiments import harness
+from experiments import cli, harness
 from experiments.corpora import brown
-from experiments.machine import machine_info
+from experiments.machine import machine_info, torch_threads
 from experiments.models import (
     encode,
     predicted_logits,
@@ -56,9 +54,6 @@ from experiments.tokenizer import (
 from snippets.albert.ngram_masking import ngram_mask
 from snippets.albert.sop import create_nsp_examples, create_sop_examples
 
-ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "docs" / "assets" / "generated"
-RUNS = ROOT / ".cache" / "experiments" / "runs"
 NAME = "albert_sop"
 ARMS = ("nsp", "sop")
 
@@ -375,8 +370,7 @@ def table(results: dict) -> str:
     s, d = results["settings"], results["data"]
     majority = majority_rates(results)
     m = results["machine"]
-    n = m["torch_threads"]
-    threads = f"{n} torch thread{'s' if n > 1 else ''}"
+    threads = torch_threads(m)
     summary = results["runs"]["sop"]["summary"]
     return (
         "\n".join(rows)
@@ -450,17 +444,11 @@ def plot(results: dict, path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--quick", action="store_true", help="a small slice, in seconds"
+    parser = cli.arguments(
+        __doc__,
+        steps_help="train this many steps; the outputs are then named "
+        "albert_sop_stepsN",
     )
-    parser.add_argument(
-        "--steps",
-        type=int,
-        help="train this many steps; the outputs are then named albert_sop_stepsN",
-    )
-    parser.add_argument("--out", type=Path, help=f"results folder (default {OUT})")
-    parser.add_argument("--runs", type=Path, help="checkpoints and metrics folder")
     parser.add_argument(
         "--resume",
         action="store_true",
@@ -472,18 +460,9 @@ def main(argv: list[str] | None = None) -> dict:
     if args.steps:
         settings = dataclasses.replace(settings, steps=args.steps)
         stem = f"{NAME}_steps{args.steps}"  # never over the default's results
-    default_out = RUNS / f"{NAME}-quick" if args.quick else OUT
-    out = args.out or default_out
-    runs = args.runs or RUNS / (f"{stem}-quick" if args.quick else stem)
+    out, runs = cli.folders(args, NAME, stem)
     results = run(settings, runs, resume=args.resume)
-    if harness.init_process().is_main:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / f"{stem}.json").write_text(json.dumps(results, indent=1) + "\n")
-        (out / f"_{stem}_table.md").write_text(table(results))
-        plot(results, out / f"{stem}.svg")
-        print(table(results), file=sys.stderr)
-        print(f"wrote {out}/{stem}.json, .svg and _{stem}_table.md")
-    harness.finish()
+    cli.publish(results, out, stem, {f"_{stem}_table.md": table(results)}, plot)
     return results
 
 

@@ -31,11 +31,9 @@ _distillation_table.md and _distillation_size_table.md.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import statistics
-import sys
 import time
 from pathlib import Path
 from typing import NamedTuple
@@ -43,9 +41,9 @@ from typing import NamedTuple
 import torch
 from transformers import BertForMaskedLM, BertForPreTraining, DistilBertForMaskedLM
 
-from experiments import harness
+from experiments import cli, harness
 from experiments import roberta_masking as teacher_experiment
-from experiments.machine import machine_info
+from experiments.machine import load_note, machine_info, torch_threads
 from experiments.models import encode, mlm_head
 from experiments.tokenizer import MASK, PAD
 from snippets.distillation.kd_loss import distillation_loss
@@ -56,9 +54,6 @@ from snippets.distillation.student_init import (
 from snippets.masking import IGNORE_INDEX
 from snippets.roberta.dynamic_masking import DynamicMasking
 
-ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "docs" / "assets" / "generated"
-RUNS = ROOT / ".cache" / "experiments" / "runs"
 NAME = "distillation"
 ARMS = ("triple", "no_soft", "no_t2", "random_init")
 LABELS = {
@@ -251,7 +246,9 @@ def _shown(path: Path) -> str:
     """The path relative to the repository when inside it: no machine's
     directory layout in the committed JSON."""
     path = path.resolve()
-    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+    if path.is_relative_to(cli.ROOT):
+        return str(path.relative_to(cli.ROOT))
+    return str(path)
 
 
 def load_teacher(teacher_settings, data, teacher_runs: Path):
@@ -457,15 +454,10 @@ def table(results: dict) -> str:
         f"α = ({s['alpha_ce']:g}, {s['alpha_mlm']:g}, {s['alpha_cos']:g}), "
         f"T = {s['temperature']:g}, every term at the masked positions; "
         f"about {tokens_per_s:,.0f} tokens/s. Teacher: {source}. "
-        f"{results['wall_s'] / 60:.1f} min in all on {m['cpu']} ({threads(m)}"
-        f"{teacher_experiment.load(m)}), "
+        f"{results['wall_s'] / 60:.1f} min in all on {m['cpu']} ({torch_threads(m)}"
+        f"{load_note(m)}), "
         f"{m['date']}. Paper: {PAPER['source']}.\n"
     )
-
-
-def threads(machine: dict) -> str:
-    n = machine["torch_threads"]
-    return f"{n} torch thread{'s' if n > 1 else ''}"
 
 
 def size_table(results: dict) -> str:
@@ -499,7 +491,7 @@ def size_table(results: dict) -> str:
         f"batch of {batch[0]} × {batch[1]} (the paper's CPU time: "
         f"{668 / 410:.2f}×). Medians of {results['settings']['speed_repeats']} "
         f"timed forward passes of the encoder alone, the two models alternating, "
-        f"{threads(results['machine'])}. Paper: Table 3, "
+        f"{torch_threads(results['machine'])}. Paper: Table 3, "
         f"a full pass over the STS-B dev set on CPU with batch size 1.\n"
     )
 
@@ -554,13 +546,7 @@ def plot(results: dict, path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--quick", action="store_true", help="a small slice, in seconds"
-    )
-    parser.add_argument("--steps", type=int, help="override the training steps")
-    parser.add_argument("--out", type=Path, help=f"results folder (default {OUT})")
-    parser.add_argument("--runs", type=Path, help="checkpoints and metrics folder")
+    parser = cli.arguments(__doc__)
     parser.add_argument(
         "--teacher-runs",
         type=Path,
@@ -574,20 +560,14 @@ def main(argv: list[str] | None = None) -> dict:
     )
     if args.steps:
         settings = dataclasses.replace(settings, steps=args.steps)
-    out = args.out or (RUNS / f"{NAME}-quick" if args.quick else OUT)
-    runs = args.runs or RUNS / (f"{NAME}-quick" if args.quick else NAME)
+    out, runs = cli.folders(args, NAME)
     teacher_runs = args.teacher_runs or teacher_experiment.runs_dir(args.quick)
     results = run(settings, teacher_settings, runs, teacher_runs)
-    if harness.init_process().is_main:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / f"{NAME}.json").write_text(json.dumps(results, indent=1) + "\n")
-        (out / f"_{NAME}_table.md").write_text(table(results))
-        (out / f"_{NAME}_size_table.md").write_text(size_table(results))
-        plot(results, out / f"{NAME}.svg")
-        print(table(results), file=sys.stderr)
-        print(size_table(results), file=sys.stderr)
-        print(f"wrote {out}/{NAME}.json, .svg, _{NAME}_table.md and _size_table.md")
-    harness.finish()
+    tables = {
+        f"_{NAME}_table.md": table(results),
+        f"_{NAME}_size_table.md": size_table(results),
+    }
+    cli.publish(results, out, NAME, tables, plot)
     return results
 
 

@@ -37,11 +37,9 @@ _ernie_masking_table.md (the Markdown table the ERNIE 2.0 page includes).
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import math
-import sys
 import time
 from pathlib import Path
 from typing import NamedTuple
@@ -49,17 +47,14 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 
-from experiments import harness
+from experiments import cli, harness
 from experiments.corpora import Document, peoples_daily
-from experiments.machine import machine_info
+from experiments.machine import machine_info, torch_threads
 from experiments.models import encode, predicted_logits, tiny_model
 from experiments.tokenizer import CLS, MASK, PAD, SEP, chinese_characters
 from snippets.ernie.knowledge_masking import knowledge_mask, units_from_spans
 from snippets.masking import IGNORE_INDEX
 
-ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "docs" / "assets" / "generated"
-RUNS = ROOT / ".cache" / "experiments" / "runs"
 NAME = "ernie_masking"
 ARMS = ("character", "phrase", "phrase_entity")
 ARM_NAMES = {
@@ -631,8 +626,7 @@ def table(results: dict) -> str:
         )
         rows.append(f"| {ARM_NAMES[arm]} | {cells} |")
     s, d, m = results["settings"], results["data"], results["machine"]
-    n = m["torch_threads"]
-    threads = f"{n} torch thread{'s' if n > 1 else ''}"
+    threads = torch_threads(m)
     speed = results["runs"]["character"]["summary"]["tokens_per_s"]
     return (
         "\n".join(rows)
@@ -717,29 +711,13 @@ def plot(results: dict, path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--quick", action="store_true", help="a small slice, in seconds"
-    )
-    parser.add_argument("--steps", type=int, help="override the training steps")
-    parser.add_argument("--out", type=Path, help=f"results folder (default {OUT})")
-    parser.add_argument("--runs", type=Path, help="checkpoints and metrics folder")
-    args = parser.parse_args(argv)
+    args = cli.arguments(__doc__).parse_args(argv)
     settings = QUICK if args.quick else Settings()
     if args.steps:
         settings = dataclasses.replace(settings, steps=args.steps)
-    default_out = RUNS / f"{NAME}-quick" if args.quick else OUT
-    out = args.out or default_out
-    runs = args.runs or RUNS / (f"{NAME}-quick" if args.quick else NAME)
+    out, runs = cli.folders(args, NAME)
     results = run(settings, runs)
-    if harness.init_process().is_main:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / f"{NAME}.json").write_text(json.dumps(results, indent=1) + "\n")
-        (out / f"_{NAME}_table.md").write_text(table(results))
-        plot(results, out / f"{NAME}.svg")
-        print(table(results), file=sys.stderr)
-        print(f"wrote {out}/{NAME}.json, .svg and _{NAME}_table.md")
-    harness.finish()
+    cli.publish(results, out, NAME, {f"_{NAME}_table.md": table(results)}, plot)
     return results
 
 

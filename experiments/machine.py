@@ -35,3 +35,15 @@ def machine_info() -> dict:
         if hasattr(os, "getloadavg")
         else None,
     }
+
+
+def torch_threads(machine: dict) -> str:
+    """'2 torch threads', from a `machine_info()` record, for a table's note."""
+    n = machine["torch_threads"]
+    return f"{n} torch thread{'s' if n > 1 else ''}"
+
+
+def load_note(machine: dict) -> str:
+    """', 5-minute load average 3.2' when the record has it."""
+    average = machine.get("load_average")
+    return f", 5-minute load average {average[1]:.1f}" if average else ""

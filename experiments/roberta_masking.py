@@ -27,20 +27,18 @@ _roberta_masking_table.md (a Markdown table the RoBERTa page includes).
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import math
-import sys
 import time
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from experiments import harness
+from experiments import cli, harness
 from experiments.corpora import brown
-from experiments.machine import machine_info
+from experiments.machine import load_note, machine_info, torch_threads
 from experiments.models import encode, predicted_logits, tiny_model
 from experiments.tokenizer import (
     CLS,
@@ -58,9 +56,6 @@ from snippets.roberta.dynamic_masking import (
     static_masking,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "docs" / "assets" / "generated"
-RUNS = ROOT / ".cache" / "experiments" / "runs"
 NAME = "roberta_masking"
 ARMS = ("static", "dynamic")
 EVAL_SETS = ("held_out", "train_fresh", "train_static")
@@ -525,8 +520,7 @@ def table(results: dict) -> str:
         )
     d = results["dynamic_minus_static"]["held_out"]
     s, data, m = results["settings"], results["data"], results["machine"]
-    n = m["torch_threads"]
-    threads = f"{n} torch thread{'s' if n > 1 else ''}"
+    threads = torch_threads(m)
     tokens_per_s = results["runs"]["dynamic"]["summary"]["tokens_per_s"]
     return (
         "\n".join(rows)
@@ -548,17 +542,11 @@ def table(results: dict) -> str:
         f"{data['vocab_size']:,} (WordPiece), inputs of at most "
         f"{s['max_length']} tokens; about {tokens_per_s:,.0f} tokens/s; "
         f"{results['wall_s'] / 60:.1f} min in all on {m['cpu']} ({threads}"
-        f"{load(m)}), "
+        f"{load_note(m)}), "
         f"{m['date']}. Paper: {PAPER['source']}; its reference BERT-base "
         f"scores {PAPER['reference']['squad2_f1']} / "
         f"{PAPER['reference']['mnli_m']} / {PAPER['reference']['sst2']}.\n"
     )
-
-
-def load(machine: dict) -> str:
-    """', 5-minute load average 3.2' when the JSON has it: other jobs slow runs."""
-    average = machine.get("load_average")
-    return f", 5-minute load average {average[1]:.1f}" if average else ""
 
 
 def plot(results: dict, path: Path) -> None:
@@ -609,35 +597,20 @@ def plot(results: dict, path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--quick", action="store_true", help="a small slice, in seconds"
-    )
-    parser.add_argument("--steps", type=int, help="override the training steps")
-    parser.add_argument("--out", type=Path, help=f"results folder (default {OUT})")
-    parser.add_argument("--runs", type=Path, help="checkpoints and metrics folder")
-    args = parser.parse_args(argv)
+    args = cli.arguments(__doc__).parse_args(argv)
     settings = QUICK if args.quick else Settings()
     if args.steps:
         settings = dataclasses.replace(settings, steps=args.steps)
-    out = args.out or (RUNS / f"{NAME}-quick" if args.quick else OUT)
-    runs = args.runs or runs_dir(args.quick)
+    out, runs = cli.folders(args, NAME)
     results = run(settings, runs)
-    if harness.init_process().is_main:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / f"{NAME}.json").write_text(json.dumps(results, indent=1) + "\n")
-        (out / f"_{NAME}_table.md").write_text(table(results))
-        plot(results, out / f"{NAME}.svg")
-        print(table(results), file=sys.stderr)
-        print(f"wrote {out}/{NAME}.json, .svg and _{NAME}_table.md")
-    harness.finish()
+    cli.publish(results, out, NAME, {f"_{NAME}_table.md": table(results)}, plot)
     return results
 
 
 def runs_dir(quick: bool) -> Path:
     """Where the arms' checkpoints go by default (experiment 7 reads the
     dynamic arm's from here)."""
-    return RUNS / (f"{NAME}-quick" if quick else NAME)
+    return cli.runs_dir(NAME, quick)
 
 
 if __name__ == "__main__":

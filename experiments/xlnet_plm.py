@@ -36,20 +36,18 @@ _xlnet_plm_table.md (the Markdown table the XLNet page includes).
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import math
-import sys
 import time
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from experiments import harness
+from experiments import cli, harness
 from experiments.corpora import brown
-from experiments.machine import machine_info
+from experiments.machine import machine_info, torch_threads
 from experiments.models import predicted_logits, tiny_model
 from experiments.tokenizer import MASK, encode_documents, english_wordpiece
 from snippets.masking import IGNORE_INDEX
@@ -61,9 +59,6 @@ from snippets.xlnet.permutation_lm import (
     sample_target_spans,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "docs" / "assets" / "generated"
-RUNS = ROOT / ".cache" / "experiments" / "runs"
 NAME = "xlnet_plm"
 ARMS = ("mlm", "plm")
 PROBES = ("spans", "tokens")
@@ -412,8 +407,7 @@ def table(results: dict) -> str:
             f"| {_cell(plm[f'{probe}/joint'])} |"
         )
     s, d, m = results["settings"], results["data"], results["machine"]
-    n = m["torch_threads"]
-    threads = f"{n} torch thread{'s' if n > 1 else ''}"
+    threads = torch_threads(m)
     speed = {a: results["runs"][a]["summary"]["tokens_per_s"] for a in ARMS}
     paper = PAPER["columns"], PAPER["mlm"]["scores"], PAPER["plm"]["scores"]
     quoted = ", ".join(
@@ -490,29 +484,13 @@ def plot(results: dict, path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--quick", action="store_true", help="a small slice, in seconds"
-    )
-    parser.add_argument("--steps", type=int, help="override the training steps")
-    parser.add_argument("--out", type=Path, help=f"results folder (default {OUT})")
-    parser.add_argument("--runs", type=Path, help="checkpoints and metrics folder")
-    args = parser.parse_args(argv)
+    args = cli.arguments(__doc__).parse_args(argv)
     settings = QUICK if args.quick else Settings()
     if args.steps:
         settings = dataclasses.replace(settings, steps=args.steps)
-    default_out = RUNS / f"{NAME}-quick" if args.quick else OUT
-    out = args.out or default_out
-    runs = args.runs or RUNS / (f"{NAME}-quick" if args.quick else NAME)
+    out, runs = cli.folders(args, NAME)
     results = run(settings, runs)
-    if harness.init_process().is_main:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / f"{NAME}.json").write_text(json.dumps(results, indent=1) + "\n")
-        (out / f"_{NAME}_table.md").write_text(table(results))
-        plot(results, out / f"{NAME}.svg")
-        print(table(results), file=sys.stderr)
-        print(f"wrote {out}/{NAME}.json, .svg and _{NAME}_table.md")
-    harness.finish()
+    cli.publish(results, out, NAME, {f"_{NAME}_table.md": table(results)}, plot)
     return results
 
 
