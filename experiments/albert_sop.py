@@ -33,7 +33,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from experiments import cli, harness
+from experiments import cli, harness, stats
 from experiments.corpora import brown
 from experiments.machine import machine_info, torch_threads
 from experiments.models import (
@@ -187,16 +187,6 @@ class PairObjective:
         }
 
 
-def accuracy(correct: int, total: int) -> dict:
-    """Accuracy in percent, with its binomial standard error."""
-    p = correct / max(total, 1)
-    return {
-        "accuracy": 100 * p,
-        "se": 100 * math.sqrt(p * (1 - p) / max(total, 1)),
-        "n": total,
-    }
-
-
 def evaluate(model, objective: PairObjective, batches: dict) -> dict:
     """Sentence-pair accuracy on each task's held-out pairs, and MLM accuracy;
     `answered_1` is the share of pairs the head labels 1 (random / swapped)."""
@@ -213,10 +203,10 @@ def evaluate(model, objective: PairObjective, batches: dict) -> dict:
             total += len(pair_logits)
             mlm_correct += int((logits.argmax(-1) == targets).sum())
             mlm_total += len(targets)
-        result[task] = accuracy(correct, total) | {
+        result[task] = stats.binomial(correct, total) | {
             "answered_1": 100 * ones / max(total, 1)
         }
-    result["mlm"] = accuracy(mlm_correct, mlm_total)
+    result["mlm"] = stats.binomial(mlm_correct, mlm_total)
     return result
 
 

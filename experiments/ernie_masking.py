@@ -47,7 +47,7 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 
-from experiments import cli, harness
+from experiments import cli, harness, stats
 from experiments.corpora import Document, peoples_daily
 from experiments.machine import machine_info, torch_threads
 from experiments.models import encode, predicted_logits, tiny_model
@@ -350,18 +350,8 @@ def whole_accuracy(right: torch.Tensor, lengths: torch.Tensor) -> dict:
 def char_accuracy(right: torch.Tensor, lengths: torch.Tensor) -> dict:
     """Share of characters right, % ± a standard error clustered by span (the
     characters of one span are not independent)."""
-    mean, se = _ratio(right, lengths)
+    mean, se = stats.ratio(right, lengths)
     return {"accuracy": 100 * mean, "se": 100 * se, "n": int(lengths.sum())}
-
-
-def _ratio(sums: torch.Tensor, lengths: torch.Tensor) -> tuple[float, float]:
-    """Per-character mean of span sums, and its standard error clustered by
-    span (the ratio estimator's linearization)."""
-    total, m = max(int(lengths.sum()), 1), len(lengths)
-    mean = sums.sum().item() / total
-    residual = sums.double() - mean * lengths.double()
-    se = math.sqrt((residual**2).sum().item() * m / max(m - 1, 1)) / total
-    return mean, se
 
 
 def unigram_baseline(train: list, probes: dict) -> dict:
@@ -382,7 +372,7 @@ def unigram_baseline(train: list, probes: dict) -> dict:
         out[name] = {
             "whole": whole_accuracy(right, lengths),
             "per_character": char_accuracy(right, lengths),
-            "nll": _ratio(per_span(nll_of[gold], lengths), lengths)[0],
+            "nll": stats.ratio(per_span(nll_of[gold], lengths), lengths)[0],
         }
     return out
 
@@ -397,7 +387,7 @@ def evaluate(model, arm: str, probes: dict, keep: dict) -> dict:
         lengths = probe["lengths"]
         right, span_nll = per_span(correct, lengths), per_span(nll, lengths)
         kept[name] = {"right": right, "nll": span_nll, "lengths": lengths}
-        mean, se = _ratio(span_nll, lengths)
+        mean, se = stats.ratio(span_nll, lengths)
         result[name] = {
             "whole": whole_accuracy(right, lengths),
             "per_character": char_accuracy(right, lengths),
@@ -426,8 +416,8 @@ def paired_difference(a: dict, b: dict) -> dict:
     whole = (a["right"] == lengths).double() - (b["right"] == lengths).double()
     n = len(whole)
     se = whole.std().item() / math.sqrt(n) if n > 1 else 0.0
-    right, right_se = _ratio(a["right"] - b["right"], lengths)
-    nll, nll_se = _ratio(a["nll"] - b["nll"], lengths)
+    right, right_se = stats.ratio(a["right"] - b["right"], lengths)
+    nll, nll_se = stats.ratio(a["nll"] - b["nll"], lengths)
     return {
         "whole": {"difference": 100 * whole.mean().item(), "se": 100 * se},
         "per_character": {"difference": 100 * right, "se": 100 * right_se},

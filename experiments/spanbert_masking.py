@@ -39,7 +39,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from experiments import cli, harness
+from experiments import cli, harness, stats
 from experiments.corpora import brown
 from experiments.machine import machine_info, torch_threads
 from experiments.models import (
@@ -276,24 +276,12 @@ def span_pieces(runs: torch.Tensor) -> tuple[torch.Tensor, ...]:
     return runs[index, 0], position, index
 
 
-def accuracy(correct: int, total: int) -> dict:
-    """Accuracy in percent, with its binomial standard error."""
-    p = correct / max(total, 1)
-    return {
-        "accuracy": 100 * p,
-        "se": 100 * math.sqrt(p * (1 - p) / max(total, 1)),
-        "n": total,
-    }
-
-
 def clustered(totals: torch.Tensor, sizes: torch.Tensor, percent: bool = False):
     """The mean per token of a quantity summed over each span (`totals`, over
     `sizes` tokens: hits, or nats), with a standard error that treats the spans,
     not the tokens, as the independent draws (a ratio estimator)."""
     n, total = len(sizes), int(sizes.sum())
-    mean = float(totals.sum()) / max(total, 1)
-    residual = totals.double() - mean * sizes.double()
-    se = math.sqrt(float((residual**2).sum()) * n / max(n - 1, 1)) / max(total, 1)
+    mean, se = stats.ratio(totals, sizes)
     if percent:
         return {"accuracy": 100 * mean, "se": 100 * se, "n": total, "spans": n}
     return {"mean": mean, "se": se, "n": total, "spans": n}
@@ -337,13 +325,14 @@ def evaluate(model, batches: dict[str, list[dict]]) -> dict:
     loss = clustered(torch.cat(span_loss), sizes)
     result = {
         "span_tokens": clustered(correct, sizes, percent=True),
-        "span_exact": accuracy(int((correct == sizes).sum()), len(sizes)),
+        "span_exact": stats.binomial(int((correct == sizes).sum()), len(sizes)),
         "span_loss": {"loss": loss["mean"], "se": loss["se"], "n": loss["n"]},
-        "token_probe": accuracy(token_correct, token_total),
+        "token_probe": stats.binomial(token_correct, token_total),
     }
     if sbo is not None:
         capped = sizes.clamp(max=sbo.max_span_length)
-        result["sbo_head_span_tokens"] = accuracy(sbo_correct, int(capped.sum()))
+        capped_total = int(capped.sum())
+        result["sbo_head_span_tokens"] = stats.binomial(sbo_correct, capped_total)
     return result
 
 

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import statistics
 import time
 from array import array
@@ -39,7 +38,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from experiments import cli, harness
+from experiments import cli, harness, stats
 from experiments.corpora import brown
 from experiments.machine import machine_info, torch_threads
 from experiments.models import IGNORE_INDEX, tiny_model
@@ -265,10 +264,7 @@ def evaluate(model, objective: Denoising, batches: list[dict]) -> dict:
         row_count.append(corrupted.sum(1))
     correct, count = torch.cat(row_correct), torch.cat(row_count)
     total = int(count.sum())
-    p = float(correct.sum()) / max(total, 1)
-    residual = correct.double() - p * count.double()
-    n = len(count)
-    se = math.sqrt(float((residual**2).sum()) * n / max(n - 1, 1)) / max(total, 1)
+    p, se = stats.ratio(correct, count)
     return {
         "loss_per_target_token": loss_all / max(n_all, 1),
         "loss_per_corrupted_token": loss_corrupted / max(total, 1),
