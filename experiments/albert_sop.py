@@ -381,12 +381,7 @@ def table(results: dict) -> str:
 
 
 def plot(results: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    plt.rcParams["svg.hashsalt"] = NAME  # deterministic SVG ids
+    plt = cli.pyplot(NAME)
     fig, (curve, bars) = plt.subplots(
         1, 2, figsize=(11, 3.4), gridspec_kw={"width_ratios": [1, 1.1]}
     )
@@ -428,9 +423,7 @@ def plot(results: dict, path: Path) -> None:
     bars.set_ylim(0, 100)
     bars.set_ylabel("held-out accuracy (%)")
     bars.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
-    fig.tight_layout()
-    fig.savefig(path, format="svg", metadata={"Date": None})
-    plt.close(fig)
+    cli.save_svg(fig, path)
 
 
 def main(argv: list[str] | None = None) -> dict:

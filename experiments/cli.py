@@ -52,6 +52,27 @@ def folders(
     return out, args.runs or runs_dir(stem or name, args.quick)
 
 
+def pyplot(salt: str):
+    """matplotlib's pyplot, headless, with the SVG element ids seeded by `salt`,
+    so that the same results always give the same file."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams["svg.hashsalt"] = salt
+    return plt
+
+
+def save_svg(fig, path: Path) -> None:
+    """Lay out, write without a date (reproducible files), and free `fig`."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(path, format="svg", metadata={"Date": None})
+    plt.close(fig)
+
+
 def publish(
     results: dict,
     out: Path,

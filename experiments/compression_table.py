@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 from transformers import BertConfig, BertForMaskedLM
 
+from experiments import cli
 from experiments.machine import machine_info
 from snippets.compression.pruning import magnitude_prune
 from snippets.compression.quantization import (
@@ -31,7 +32,7 @@ from snippets.compression.quantization import (
     state_dict_bytes,
 )
 
-OUT = Path(__file__).resolve().parent.parent / "docs" / "assets" / "generated"
+OUT = cli.OUT
 CONFIG = dict(
     vocab_size=8000,
     hidden_size=256,
@@ -46,7 +47,7 @@ QUICK_CONFIG = dict(
     num_attention_heads=2,
     intermediate_size=64,
 )
-QUICK_OUT = OUT.parents[2] / ".cache" / "experiments" / "runs" / "compression-quick"
+QUICK_OUT = cli.RUNS / "compression-quick"
 BATCH, SEQ_LEN = 8, 128
 
 

@@ -497,12 +497,7 @@ def size_table(results: dict) -> str:
 
 
 def plot(results: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    plt.rcParams["svg.hashsalt"] = NAME  # deterministic SVG ids
+    plt = cli.pyplot(NAME)
     fig, (curve, bars) = plt.subplots(
         1, 2, figsize=(11, 3.4), gridspec_kw={"width_ratios": [1, 1.1]}
     )
@@ -540,9 +535,7 @@ def plot(results: dict, path: Path) -> None:
         "held-out MLM loss minus the triple-loss student's\n"
         "(paired, ± 2 standard errors; right is worse)"
     )
-    fig.tight_layout()
-    fig.savefig(path, format="svg", metadata={"Date": None})
-    plt.close(fig)
+    cli.save_svg(fig, path)
 
 
 def main(argv: list[str] | None = None) -> dict:

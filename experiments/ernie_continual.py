@@ -28,6 +28,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from experiments import cli
 from snippets.ernie.continual_multitask import (
     ContinualMultiTaskSchedule,
     TaskEmbedding,
@@ -35,8 +36,8 @@ from snippets.ernie.continual_multitask import (
     sequential_schedule,
 )
 
-OUT = Path(__file__).resolve().parent.parent / "docs" / "assets" / "generated"
-QUICK_OUT = OUT.parents[2] / ".cache" / "experiments" / "runs" / "ernie-quick"
+OUT = cli.OUT
+QUICK_OUT = cli.RUNS / "ernie-quick"
 VOCAB, LENGTH, HIDDEN = 16, 10, 12
 TASKS = [
     "contains token 0",
@@ -139,12 +140,7 @@ def run(steps_per_task: int = 1500, seed: int = 0) -> dict:
 
 
 def plot(results: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    plt.rcParams["svg.hashsalt"] = "ernie-continual"  # deterministic SVG ids
+    plt = cli.pyplot("ernie-continual")
     runs = results["runs"]
     fig, axes = plt.subplots(1, len(runs), figsize=(12, 3.4), sharey=True)
     for ax, (name, run_) in zip(axes, runs.items(), strict=True):
@@ -157,9 +153,7 @@ def plot(results: dict, path: Path) -> None:
         ax.set_ylim(0.4, 1.02)
     axes[0].set_ylabel("held-out accuracy")
     axes[-1].legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path, format="svg", metadata={"Date": None})
-    plt.close(fig)
+    cli.save_svg(fig, path)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -651,12 +651,7 @@ def table(results: dict) -> str:
 
 
 def plot(results: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    plt.rcParams["svg.hashsalt"] = NAME  # deterministic SVG ids
+    plt = cli.pyplot(NAME)
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.3))
     panels = (
         ("entity", "whole", "entities recovered whole (%)"),
@@ -695,9 +690,7 @@ def plot(results: dict, path: Path) -> None:
         if kind != "nll":
             ax.set_ylim(0, max(ax.get_ylim()[1], 1))  # 0% stays visible
     axes[0].legend(fontsize=7, title="masking units", title_fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, format="svg", metadata={"Date": None})
-    plt.close(fig)
+    cli.save_svg(fig, path)
 
 
 def main(argv: list[str] | None = None) -> dict:

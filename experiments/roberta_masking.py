@@ -550,12 +550,7 @@ def table(results: dict) -> str:
 
 
 def plot(results: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    plt.rcParams["svg.hashsalt"] = NAME  # deterministic SVG ids
+    plt = cli.pyplot(NAME)
     fig, (curve, evals) = plt.subplots(1, 2, figsize=(11, 3.4))
     colors = {"static": "tab:blue", "dynamic": "tab:orange"}
     for arm in ARMS:
@@ -591,9 +586,7 @@ def plot(results: dict, path: Path) -> None:
     evals.set_xlabel("training step")
     evals.set_ylabel("MLM loss (fixed eval masks)")
     evals.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
-    fig.tight_layout()
-    fig.savefig(path, format="svg", metadata={"Date": None})
-    plt.close(fig)
+    cli.save_svg(fig, path)
 
 
 def main(argv: list[str] | None = None) -> dict:

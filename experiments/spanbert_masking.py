@@ -573,12 +573,7 @@ def table(results: dict) -> str:
 
 
 def plot(results: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    plt.rcParams["svg.hashsalt"] = NAME  # deterministic SVG ids
+    plt = cli.pyplot(NAME)
     fig, (curve, bars) = plt.subplots(1, 2, figsize=(11, 3.4))
     for arm in ARMS:
         history = results["runs"][arm]["history"]
@@ -608,9 +603,7 @@ def plot(results: dict, path: Path) -> None:
     bars.set_xticks(range(len(metrics)), [label for _, label in metrics])
     bars.set_ylabel("held-out accuracy (%)")
     bars.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, format="svg", metadata={"Date": None})
-    plt.close(fig)
+    cli.save_svg(fig, path)
 
 
 def main(argv: list[str] | None = None) -> dict:

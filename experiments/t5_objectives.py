@@ -422,12 +422,7 @@ def table(results: dict) -> str:
 
 
 def plot(results: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    plt.rcParams["svg.hashsalt"] = NAME  # deterministic SVG ids
+    plt = cli.pyplot(NAME)
     fig, (sizes, curve) = plt.subplots(1, 2, figsize=(11, 3.4))
     x = list(range(len(ARMS)))
     runs = results["runs"]
@@ -449,9 +444,7 @@ def plot(results: dict, path: Path) -> None:
     curve.set_xlabel("training step")
     curve.set_ylabel("loss per target token (train)")
     curve.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, format="svg", metadata={"Date": None})
-    plt.close(fig)
+    cli.save_svg(fig, path)
 
 
 def main(argv: list[str] | None = None) -> dict:

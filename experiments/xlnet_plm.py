@@ -438,12 +438,7 @@ def table(results: dict) -> str:
 
 
 def plot(results: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    plt.rcParams["svg.hashsalt"] = NAME  # deterministic SVG ids
+    plt = cli.pyplot(NAME)
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.4))
     styles = {
         "mlm/masked": ("MLM model", "tab:blue", "-"),
@@ -478,9 +473,7 @@ def plot(results: dict, path: Path) -> None:
         ax.set_ylabel("accuracy (%)")
         ax.set_ylim(bottom=0)
     axes[0].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, format="svg", metadata={"Date": None})
-    plt.close(fig)
+    cli.save_svg(fig, path)
 
 
 def main(argv: list[str] | None = None) -> dict:
