@@ -10,6 +10,33 @@ import torch
 from experiments import ernie_continual
 from helpers import ROOT
 
+GENERATED = ROOT / "docs/assets/generated"
+
+
+def quick_run(module, tmp_path, runs=None, *extra: str) -> dict:
+    """`module --quick` into tmp_path: the JSON it wrote, which must be what
+    its `main` returned."""
+    runs = runs or tmp_path / "runs"
+    argv = ["--quick", "--out", str(tmp_path), "--runs", str(runs), *extra]
+    results = module.main(argv)
+    written = json.loads((tmp_path / f"{module.NAME}.json").read_text())
+    assert written == json.loads(json.dumps(results))
+    return written
+
+
+def committed(module, page: str) -> dict:
+    """The committed results of `module`, once the paper page includes the
+    experiment's fragment, the fragment includes the table, and the table is
+    the experiment's own rendering of the committed JSON."""
+    name = module.NAME
+    results = json.loads((GENERATED / f"{name}.json").read_text())
+    assert (GENERATED / f"_{name}_table.md").read_text() == module.table(results)
+    fragment = f"{page.rsplit('/', 1)[0]}/_{name}_experiment.md"
+    assert f'--8<-- "{fragment}"' in (ROOT / page).read_text()
+    table = f'--8<-- "docs/assets/generated/_{name}_table.md"'
+    assert table in (ROOT / fragment).read_text()
+    return results
+
 
 def test_ernie_experiment_runs_and_writes_its_outputs(tmp_path):
     ernie_continual.main(["--steps-per-task", "30", "--out", str(tmp_path)])
@@ -25,9 +52,7 @@ def test_ernie_experiment_runs_and_writes_its_outputs(tmp_path):
 
 
 def test_committed_ernie_results_show_what_the_page_says():
-    results = json.loads(
-        (ROOT / "docs/assets/generated/ernie_continual.json").read_text()
-    )
+    results = json.loads((GENERATED / "ernie_continual.json").read_text())
     final = {
         name: [acc[-1] for acc in run["accuracy"].values()]
         for name, run in results["runs"].items()
@@ -58,9 +83,7 @@ def test_compression_table_runs_and_the_committed_table_has_every_variant(
     )
     compression_table.main(["--repeats", "1", "--out", str(tmp_path)])
     fresh = json.loads((tmp_path / "compression_table.json").read_text())
-    committed = json.loads(
-        (ROOT / "docs/assets/generated/compression_table.json").read_text()
-    )
+    committed = json.loads((GENERATED / "compression_table.json").read_text())
     variants = [
         "fp32",
         "pruned 30%",
@@ -83,11 +106,7 @@ def test_compression_table_runs_and_the_committed_table_has_every_variant(
 def test_albert_sop_quick_runs_end_to_end_and_its_losses_fall(tmp_path):
     from experiments import albert_sop
 
-    results = albert_sop.main(
-        ["--quick", "--out", str(tmp_path), "--runs", str(tmp_path / "runs")]
-    )
-    written = json.loads((tmp_path / "albert_sop.json").read_text())
-    assert written == json.loads(json.dumps(results))
+    written = quick_run(albert_sop, tmp_path)
     assert set(written) >= {
         "settings",
         "paper",
@@ -134,14 +153,7 @@ def test_the_runner_knows_every_experiment_and_rejects_others(capsys):
 def test_committed_albert_results_are_what_the_page_says():
     from experiments import albert_sop
 
-    generated = ROOT / "docs/assets/generated"
-    results = json.loads((generated / "albert_sop.json").read_text())
-    # the page's table is the experiment's own rendering of the committed JSON
-    assert (generated / "_albert_sop_table.md").read_text() == albert_sop.table(
-        results
-    )
-    page = (ROOT / "docs/architecture/_albert_sop_experiment.md").read_text()
-    assert '--8<-- "docs/assets/generated/_albert_sop_table.md"' in page
+    results = committed(albert_sop, "docs/architecture/albert.md")
     # "nothing is learned to compare": no head beats its majority class, each
     # gives one answer to every pair, and the pair losses stay at ln 2
     verdict = results["verdict"]
@@ -163,11 +175,7 @@ def test_committed_albert_results_are_what_the_page_says():
 def test_spanbert_masking_quick_runs_end_to_end_and_its_losses_fall(tmp_path):
     from experiments import spanbert_masking
 
-    results = spanbert_masking.main(
-        ["--quick", "--out", str(tmp_path), "--runs", str(tmp_path / "runs")]
-    )
-    written = json.loads((tmp_path / "spanbert_masking.json").read_text())
-    assert written == json.loads(json.dumps(results))
+    written = quick_run(spanbert_masking, tmp_path)
     assert set(written) >= {"settings", "paper", "data", "runs", "verdict"}
     assert set(written) >= {"machine", "wall_s"}
     assert set(written["runs"]) == set(spanbert_masking.ARMS)
@@ -193,11 +201,7 @@ def test_spanbert_masking_quick_runs_end_to_end_and_its_losses_fall(tmp_path):
 def test_t5_objectives_quick_runs_end_to_end_and_its_losses_fall(tmp_path):
     from experiments import t5_objectives
 
-    results = t5_objectives.main(
-        ["--quick", "--out", str(tmp_path), "--runs", str(tmp_path / "runs")]
-    )
-    written = json.loads((tmp_path / "t5_objectives.json").read_text())
-    assert written == json.loads(json.dumps(results))
+    written = quick_run(t5_objectives, tmp_path)
     assert set(written) >= {"settings", "paper", "data", "runs", "verdict"}
     assert set(written) >= {"machine", "wall_s"}
     assert set(written["runs"]) == set(t5_objectives.ARMS)
@@ -228,16 +232,7 @@ def test_t5_objectives_quick_runs_end_to_end_and_its_losses_fall(tmp_path):
 def test_committed_spanbert_masking_results_are_what_the_page_says():
     from experiments import spanbert_masking
 
-    generated = ROOT / "docs/assets/generated"
-    results = json.loads((generated / "spanbert_masking.json").read_text())
-    assert (
-        generated / "_spanbert_masking_table.md"
-    ).read_text() == spanbert_masking.table(results)
-    fragment = "docs/objectives/_spanbert_masking_experiment.md"
-    page = (ROOT / "docs/objectives/spanbert.md").read_text()
-    assert f'--8<-- "{fragment}"' in page
-    page = (ROOT / fragment).read_text()
-    assert '--8<-- "docs/assets/generated/_spanbert_masking_table.md"' in page
+    results = committed(spanbert_masking, "docs/objectives/spanbert.md")
     runs = {arm: results["runs"][arm]["eval"] for arm in spanbert_masking.ARMS}
     unigram = results["unigram"]
     # "does not reproduce": no arm learned beyond frequencies on the span probe
@@ -280,16 +275,7 @@ def test_committed_spanbert_masking_results_are_what_the_page_says():
 def test_committed_t5_objectives_results_are_what_the_page_says():
     from experiments import t5_objectives
 
-    generated = ROOT / "docs/assets/generated"
-    results = json.loads((generated / "t5_objectives.json").read_text())
-    assert (
-        generated / "_t5_objectives_table.md"
-    ).read_text() == t5_objectives.table(results)
-    fragment = "docs/objectives/_t5_objectives_experiment.md"
-    page = (ROOT / "docs/objectives/t5.md").read_text()
-    assert f'--8<-- "{fragment}"' in page
-    page = (ROOT / fragment).read_text()
-    assert '--8<-- "docs/assets/generated/_t5_objectives_table.md"' in page
+    results = committed(t5_objectives, "docs/objectives/t5.md")
     runs = results["runs"]
     assert results["verdict"]["direction_reproduces"]
     # "129 for BERT-style, 39 with i.i.d. sentinels and 26 with spans", "116
@@ -323,11 +309,7 @@ def test_roberta_masking_and_distillation_quick_run_end_to_end(tmp_path):
     from experiments import distillation, roberta_masking
 
     teacher_runs = tmp_path / "roberta_runs"
-    results = roberta_masking.main(
-        ["--quick", "--out", str(tmp_path), "--runs", str(teacher_runs)]
-    )
-    written = json.loads((tmp_path / "roberta_masking.json").read_text())
-    assert written == json.loads(json.dumps(results))
+    written = quick_run(roberta_masking, tmp_path, teacher_runs)
     assert set(written) >= {
         "settings",
         "paper",
@@ -362,19 +344,13 @@ def test_roberta_masking_and_distillation_quick_run_end_to_end(tmp_path):
     assert (tmp_path / "roberta_masking.svg").read_text().startswith("<?xml")
 
     # experiment 7 loads experiment 2's dynamic model as its teacher
-    results = distillation.main(
-        [
-            "--quick",
-            "--out",
-            str(tmp_path),
-            "--runs",
-            str(tmp_path / "distillation_runs"),
-            "--teacher-runs",
-            str(teacher_runs),
-        ]
+    written = quick_run(
+        distillation,
+        tmp_path,
+        tmp_path / "distillation_runs",
+        "--teacher-runs",
+        str(teacher_runs),
     )
-    written = json.loads((tmp_path / "distillation.json").read_text())
-    assert written == json.loads(json.dumps(results))
     assert written["teacher"]["source"] == "checkpoint"
     for arm in distillation.ARMS:
         history = written["runs"][arm]["history"]
@@ -418,17 +394,7 @@ def test_a_missing_teacher_is_retrained_to_the_same_model(tmp_path):
 def test_committed_roberta_masking_results_are_what_the_page_says():
     from experiments import roberta_masking
 
-    generated = ROOT / "docs/assets/generated"
-    results = json.loads((generated / "roberta_masking.json").read_text())
-    assert (
-        generated / "_roberta_masking_table.md"
-    ).read_text() == roberta_masking.table(results)
-    fragment = "docs/objectives/_roberta_masking_experiment.md"
-    assert (
-        f'--8<-- "{fragment}"' in (ROOT / "docs/objectives/roberta.md").read_text()
-    )
-    page = (ROOT / fragment).read_text()
-    assert '--8<-- "docs/assets/generated/_roberta_masking_table.md"' in page
+    results = committed(roberta_masking, "docs/objectives/roberta.md")
     # "the direction reproduces": a lower held-out loss, "about ten times the
     # standard error of the paired difference", "the two accuracies are equal"
     verdict = results["verdict"]
@@ -462,25 +428,16 @@ def test_committed_roberta_masking_results_are_what_the_page_says():
 def test_committed_distillation_results_are_what_the_page_says():
     from experiments import distillation
 
-    generated = ROOT / "docs/assets/generated"
-    results = json.loads((generated / "distillation.json").read_text())
-    assert (generated / "_distillation_table.md").read_text() == (
-        distillation.table(results)
-    )
-    assert (generated / "_distillation_size_table.md").read_text() == (
-        distillation.size_table(results)
-    )
-    fragment = "docs/compression/_distillation_experiment.md"
-    page = (ROOT / "docs/compression/distilbert.md").read_text()
-    assert f'--8<-- "{fragment}"' in page
-    page = (ROOT / fragment).read_text()
-    for table in ("_distillation_table.md", "_distillation_size_table.md"):
-        assert f'--8<-- "docs/assets/generated/{table}"' in page
+    results = committed(distillation, "docs/compression/distilbert.md")
+    size_table = "_distillation_size_table.md"
+    assert (GENERATED / size_table).read_text() == distillation.size_table(results)
+    fragment = ROOT / "docs/compression/_distillation_experiment.md"
+    assert f'--8<-- "docs/assets/generated/{size_table}"' in fragment.read_text()
     # make experiments runs experiment 2 first: the teacher is its checkpoint
     assert results["teacher"]["source"] == "checkpoint"
     assert (
         results["teacher"]["settings"]
-        == json.loads((generated / "roberta_masking.json").read_text())["settings"]
+        == json.loads((GENERATED / "roberta_masking.json").read_text())["settings"]
     )
     # "reproduces for both rows": worse by "many times the standard error",
     # "random initialisation costs the most", "only random initialisation also
@@ -517,11 +474,7 @@ def test_committed_distillation_results_are_what_the_page_says():
 def test_xlnet_plm_quick_runs_end_to_end_and_its_losses_fall(tmp_path):
     from experiments import xlnet_plm
 
-    results = xlnet_plm.main(
-        ["--quick", "--out", str(tmp_path), "--runs", str(tmp_path / "runs")]
-    )
-    written = json.loads((tmp_path / "xlnet_plm.json").read_text())
-    assert written == json.loads(json.dumps(results))
+    written = quick_run(xlnet_plm, tmp_path)
     assert set(written) >= {
         "settings",
         "paper",
@@ -595,11 +548,7 @@ def test_xlnet_plm_probe_gives_both_models_the_same_information():
 def test_ernie_masking_quick_runs_end_to_end_and_its_losses_fall(tmp_path):
     from experiments import ernie_masking
 
-    results = ernie_masking.main(
-        ["--quick", "--out", str(tmp_path), "--runs", str(tmp_path / "runs")]
-    )
-    written = json.loads((tmp_path / "ernie_masking.json").read_text())
-    assert written == json.loads(json.dumps(results))
+    written = quick_run(ernie_masking, tmp_path)
     assert set(written) >= {
         "settings",
         "paper",
@@ -657,15 +606,7 @@ def test_ernie_blocks_keep_every_gold_span_aligned_with_its_characters():
 def test_committed_xlnet_results_are_what_the_page_says():
     from experiments import xlnet_plm
 
-    generated = ROOT / "docs/assets/generated"
-    results = json.loads((generated / "xlnet_plm.json").read_text())
-    assert (generated / "_xlnet_plm_table.md").read_text() == xlnet_plm.table(
-        results
-    )
-    page = (ROOT / "docs/architecture/_xlnet_plm_experiment.md").read_text()
-    assert '--8<-- "docs/assets/generated/_xlnet_plm_table.md"' in page
-    xlnet_page = (ROOT / "docs/architecture/xlnet.md").read_text()
-    assert '--8<-- "docs/architecture/_xlnet_plm_experiment.md"' in xlnet_page
+    results = committed(xlnet_plm, "docs/architecture/xlnet.md")
     # "the PLM model fills in more ... on both probes, by more than two
     # standard errors of the paired difference"
     assert results["verdict"] == {
@@ -696,16 +637,8 @@ def test_committed_xlnet_results_are_what_the_page_says():
 def test_committed_ernie_masking_results_are_what_the_page_says():
     from experiments import ernie_masking
 
-    generated = ROOT / "docs/assets/generated"
-    results = json.loads((generated / "ernie_masking.json").read_text())
-    assert (generated / "_ernie_masking_table.md").read_text() == (
-        ernie_masking.table(results)
-    )
-    fragment = ROOT / "docs/knowledge/_ernie_masking_experiment.md"
-    page = fragment.read_text()
-    assert '--8<-- "docs/assets/generated/_ernie_masking_table.md"' in page
-    ernie_page = (ROOT / "docs/knowledge/ernie2.md").read_text()
-    assert '--8<-- "docs/knowledge/_ernie_masking_experiment.md"' in ernie_page
+    results = committed(ernie_masking, "docs/knowledge/ernie2.md")
+    page = (ROOT / "docs/knowledge/_ernie_masking_experiment.md").read_text()
     verdict = results["verdict"]
     assert verdict["direction_reproduces"] is False
     # "entity units ... make the entity NLL worse by 0.054 ± 0.005 nats, phrase
